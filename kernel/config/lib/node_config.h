@@ -1,0 +1,100 @@
+#pragma once
+// A node's run-time identity and boot settings (DESIGN.md section 3). One ISO
+// serves every node of a cluster: the kernel applies the multiboot2 command
+// line first and the fw_cfg file `opt/tessera/config` second, and a malformed
+// setting stops the boot with a diagnostic naming the key.
+//
+// Text syntax: whitespace-separated `key=value` tokens; `#` starts a comment
+// that runs to the end of the line (also in the middle of a token). Tokens
+// whose key does not start with `tessera.` are ignored, because the command
+// line also carries the loader's own words (e.g. the kernel path).
+
+#include <kernel/lib/error_or.h>
+#include <kernel/lib/kstd.h>
+#include <kernel/lib/string_view.h>
+
+namespace tessera {
+
+// Roles are bits so that one node can run several managers.
+enum class Role : uint8_t {
+    Processor = 1 << 0,
+    Memory = 1 << 1,
+    Storage = 1 << 2,
+    Grm = 1 << 3, // Global resource manager.
+};
+constexpr uint8_t all_roles = 0x0f;
+
+enum class BootMode : uint8_t {
+    Shell,    // Interactive kernel shell on the console.
+    Ready,    // Start the node's managers and serve.
+    Selftest, // Run the in-kernel KTAP selftests, then exit QEMU.
+};
+
+enum class LogLevel : uint8_t {
+    Debug,
+    Info,
+    Warn,
+    Error,
+};
+
+// Test-only: makes the selftest run misbehave on purpose so that the QEMU
+// runner can be shown to catch each failure kind.
+enum class FaultInjection : uint8_t {
+    None,
+    Fault, // Take a CPU exception (panic banner).
+    Fail,  // Report a failing test case.
+    Hang,  // Stop producing output (silence timeout).
+};
+
+struct Ipv4Address {
+    uint8_t octets[4];
+
+    constexpr bool operator==(const Ipv4Address&) const = default;
+};
+
+constexpr size_t selftest_filter_capacity = 32; // 31 characters and a NUL.
+
+struct NodeConfig {
+    uint8_t roles;
+    uint16_t node_id;
+    Ipv4Address ip;
+    uint8_t prefix_length;
+    Ipv4Address grm;
+    BootMode mode;
+    LogLevel log_level;
+    FaultInjection inject;
+    // `all` or the name of one selftest suite; always NUL-terminated.
+    char selftest_filter[selftest_filter_capacity];
+
+    constexpr bool has_role(Role role) const { return (roles & static_cast<uint8_t>(role)) != 0; }
+};
+
+// What applies before any text is read: every role, node 1, 192.0.2.1/24,
+// GRM 192.0.2.1, shell, info, no fault injection, all selftests.
+NodeConfig default_node_config();
+
+// Why apply_config() failed. Both fields are NUL-terminated, printable ASCII
+// and truncated to fit.
+struct ConfigDiagnostic {
+    char key[64];
+    char reason[128];
+};
+
+// Applies every `tessera.*` setting in `text` in order (a later one overrides
+// an earlier one). Atomic: on error `config` is untouched and `diagnostic`
+// names the key and the reason; on success `diagnostic` is emptied.
+ErrorOr<void> apply_config(NodeConfig& config, StringView text, ConfigDiagnostic& diagnostic);
+
+// One-line summary, e.g.
+// `roles=processor,memory node=3 ip=192.0.2.13/24 grm=192.0.2.1 mode=shell`,
+// followed by `loglevel=`, `inject=` and `selftest=` only when they matter
+// (not info, not none, mode selftest). Returns the full length as format().
+size_t format_node_config(const NodeConfig& config, char* buffer, size_t size);
+
+// The name used in the configuration text, e.g. "processor".
+const char* role_name(Role role);
+const char* boot_mode_name(BootMode mode);
+const char* log_level_name(LogLevel level);
+const char* fault_injection_name(FaultInjection inject);
+
+} // namespace tessera
