@@ -11,6 +11,7 @@
 
 #include <kernel/lib/error_or.h>
 #include <kernel/lib/kstd.h>
+#include <kernel/lib/log_level.h>
 #include <kernel/lib/string_view.h>
 
 namespace tessera {
@@ -28,13 +29,6 @@ enum class BootMode : uint8_t {
     Shell,    // Interactive kernel shell on the console.
     Ready,    // Start the node's managers and serve.
     Selftest, // Run the in-kernel KTAP selftests, then exit QEMU.
-};
-
-enum class LogLevel : uint8_t {
-    Debug,
-    Info,
-    Warn,
-    Error,
 };
 
 // Test-only: makes the selftest run misbehave on purpose so that the QEMU
