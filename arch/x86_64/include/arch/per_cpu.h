@@ -1,0 +1,62 @@
+#pragma once
+// Per-CPU data, reached through the GS base: %gs:0 holds a pointer to the
+// CPU's own PerCpu. The BSP's is set first thing in kernel_main; each AP's
+// before it runs any C++.
+
+#include <kernel/lib/kstd.h>
+
+namespace tessera {
+class Thread;
+}
+
+namespace tessera::arch {
+
+constexpr size_t max_cpus = 64;
+
+// The 64-bit task state segment. [intel/vol3]: 8.7 "Task management in 64-bit mode".
+struct [[gnu::packed]] TaskStateSegment {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t io_map_base;
+};
+static_assert(sizeof(TaskStateSegment) == 104);
+
+// Interrupt stack table slots (1-based, as the IDT encodes them).
+constexpr uint8_t ist_double_fault = 1;
+constexpr uint8_t ist_nmi = 2;
+constexpr uint8_t ist_machine_check = 3;
+
+struct PerCpu {
+    PerCpu* self; // must stay first: this_cpu() reads %gs:0
+    uint32_t index;
+    uint32_t apic_id;
+    Thread* current_thread;
+    Thread* idle_thread;
+    // Ranks of the spinlocks this CPU holds (bit per rank), for order checks.
+    uint32_t held_lock_ranks;
+    uint32_t interrupt_depth;
+    bool need_reschedule;
+    kstd::atomic<bool> online;
+    uint64_t timer_ticks;
+    alignas(16) uint64_t gdt[7];
+    TaskStateSegment tss;
+};
+
+inline PerCpu& this_cpu()
+{
+    PerCpu* cpu;
+    asm volatile("movq %%gs:0, %0" : "=r"(cpu));
+    return *cpu;
+}
+
+PerCpu& cpu_at(size_t index);
+size_t cpu_count();
+// Sets up the PerCpu of `index` and points this CPU's GS base at it.
+void install_per_cpu(size_t index, uint32_t apic_id);
+void set_cpu_count(size_t count);
+
+} // namespace tessera::arch

@@ -1,0 +1,15 @@
+#pragma once
+// Bringing up the application processors found in the ACPI MADT.
+
+#include <kernel/lib/error_or.h>
+
+namespace tessera::arch {
+
+// Starts every CPU in `apic_ids` except this one; returns how many came
+// online. Each AP runs `ap_main(cpu_index)` on its idle thread.
+size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count);
+
+// Sends `vector` to every online CPU except this one.
+void smp_broadcast_ipi(uint8_t vector);
+
+} // namespace tessera::arch

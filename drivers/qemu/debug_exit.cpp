@@ -1,0 +1,17 @@
+#include <drivers/qemu/debug_exit.h>
+
+#include <arch/cpu.h>
+#include <arch/io.h>
+
+namespace tessera {
+
+void exit_qemu(ExitCode code)
+{
+    arch::disable_interrupts();
+    arch::out8(0xf4, static_cast<uint8_t>(code));
+    // Not under QEMU (or no debug-exit device): stop here.
+    for (;;)
+        arch::halt();
+}
+
+} // namespace tessera

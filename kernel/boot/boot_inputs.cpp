@@ -1,0 +1,75 @@
+#include <arch/paging.h>
+#include <drivers/fw_cfg/fw_cfg.h>
+#include <drivers/qemu/debug_exit.h>
+#include <drivers/serial/serial.h>
+#include <kernel/boot/boot.h>
+#include <kernel/console/console.h>
+#include <kernel/lib/format.h>
+
+namespace tessera {
+
+namespace {
+
+constinit BootInfo s_boot_info {};
+constinit NodeConfig s_config {};
+constexpr size_t max_fw_cfg_config = 4096;
+uint8_t s_fw_cfg_text[max_fw_cfg_config];
+
+} // namespace
+
+void refuse_boot(const char* fmt, ...)
+{
+    char reason[256];
+    va_list args;
+    va_start(args, fmt);
+    vformat(reason, sizeof(reason), fmt, args);
+    va_end(args);
+    char line[320];
+    size_t length = format(line, sizeof(line), "\nTESSERA: BOOT REFUSED: %s\n", reason);
+    serial_write(line, length < sizeof(line) ? length : sizeof(line) - 1);
+    exit_qemu(ExitCode::BootRefused);
+}
+
+const BootInfo& read_boot_info(uint32_t magic, uint64_t physical, uint64_t& info_size)
+{
+    if (check_multiboot2_magic(magic).is_error())
+        refuse_boot("not started by a multiboot2 loader (magic %#x)", magic);
+    // The boot page tables map the first 4 GiB; the information is there.
+    if (physical == 0 || physical + 8 > BOOT_PHYSMAP_SIZE || (physical & 7) != 0)
+        refuse_boot("multiboot2 information at an unusable address %#llx", static_cast<unsigned long long>(physical));
+    auto* bytes = static_cast<const uint8_t*>(arch::physical_to_virtual(physical));
+    uint32_t total_size = *reinterpret_cast<const uint32_t*>(bytes);
+    uint64_t available = BOOT_PHYSMAP_SIZE - physical;
+    auto parsed = parse_multiboot2(bytes, total_size < available ? total_size : available);
+    if (parsed.is_error())
+        refuse_boot("bad multiboot2 information: %s (%s)", parsed.error().what() ? parsed.error().what() : "invalid",
+            errno_name(parsed.error().code()));
+    s_boot_info = parsed.release_value();
+    info_size = total_size;
+    return s_boot_info;
+}
+
+NodeConfig read_node_config(const BootInfo& info)
+{
+    NodeConfig config = default_node_config();
+    ConfigDiagnostic diagnostic {};
+    if (apply_config(config, info.command_line, diagnostic).is_error())
+        refuse_boot("configuration: %s: %s (from the kernel command line)", diagnostic.key, diagnostic.reason);
+    if (fw_cfg_present()) {
+        auto length = fw_cfg_read_file("opt/tessera/config", s_fw_cfg_text, sizeof(s_fw_cfg_text));
+        if (length.is_error() && length.error().code() != Errno::NOENT)
+            refuse_boot("configuration: fw_cfg opt/tessera/config: %s (%s)",
+                length.error().what() ? length.error().what() : "unreadable", errno_name(length.error().code()));
+        if (!length.is_error()) {
+            StringView text(reinterpret_cast<const char*>(s_fw_cfg_text), length.value());
+            if (apply_config(config, text, diagnostic).is_error())
+                refuse_boot("configuration: %s: %s (from fw_cfg opt/tessera/config)", diagnostic.key, diagnostic.reason);
+        }
+    }
+    s_config = config;
+    return config;
+}
+
+const NodeConfig& node_config() { return s_config; }
+
+} // namespace tessera

@@ -1,0 +1,62 @@
+#include <arch/per_cpu.h>
+#include <kernel/console/panic.h>
+#include <kernel/locking/lock_rank.h>
+
+namespace tessera {
+
+const char* lock_rank_name(LockRank rank)
+{
+    switch (rank) {
+    case LockRank::Selftest:
+        return "Selftest";
+    case LockRank::Mutex:
+        return "Mutex";
+    case LockRank::WaitQueue:
+        return "WaitQueue";
+    case LockRank::Timer:
+        return "Timer";
+    case LockRank::KernelStacks:
+        return "KernelStacks";
+    case LockRank::Heap:
+        return "Heap";
+    case LockRank::PageTables:
+        return "PageTables";
+    case LockRank::PageAllocator:
+        return "PageAllocator";
+    case LockRank::Scheduler:
+        return "Scheduler";
+    case LockRank::Interrupts:
+        return "Interrupts";
+    case LockRank::Console:
+        return "Console";
+    }
+    return "?";
+}
+
+// Called with interrupts disabled, so this CPU's rank set cannot change under us.
+void lock_rank_acquire(LockRank rank)
+{
+    if constexpr (!CONFIG_LOCK_RANK_CHECKS)
+        return;
+    auto& held = arch::this_cpu().held_lock_ranks;
+    uint32_t bit = 1u << static_cast<unsigned>(rank);
+    if ((held & ~(bit - 1)) != 0) [[unlikely]] {
+        // Find the highest rank held to name it.
+        unsigned highest = 31 - static_cast<unsigned>(__builtin_clz(held));
+        if (rank != LockRank::Console)
+            panic("lock order: taking %s while holding %s", lock_rank_name(rank),
+                lock_rank_name(static_cast<LockRank>(highest)));
+        // A panic while holding the console lock must still print: the panic
+        // path uses its own lock-free output, so just note the nesting here.
+    }
+    held |= bit;
+}
+
+void lock_rank_release(LockRank rank)
+{
+    if constexpr (!CONFIG_LOCK_RANK_CHECKS)
+        return;
+    arch::this_cpu().held_lock_ranks &= ~(1u << static_cast<unsigned>(rank));
+}
+
+} // namespace tessera

@@ -1,0 +1,53 @@
+#include <arch/cpu.h>
+#include <arch/per_cpu.h>
+#include <drivers/qemu/debug_exit.h>
+#include <kernel/console/console.h>
+#include <kernel/memory/kernel_heap.h>
+#include <kernel/memory/physical.h>
+#include <kernel/node.h>
+#include <kernel/selftest/selftest.h>
+#include <kernel/shell/shell.h>
+#include <kernel/time/clock.h>
+
+namespace tessera {
+
+namespace {
+
+void print_summary(const NodeConfig& config)
+{
+    auto memory = physical_memory_stats();
+    infoln("cpus: %zu online", arch::cpu_count());
+    infoln("memory: %llu MiB usable, %llu MiB free, highest address %#llx",
+        static_cast<unsigned long long>(memory.total_pages * 4096 >> 20),
+        static_cast<unsigned long long>(memory.free_pages * 4096 >> 20),
+        static_cast<unsigned long long>(memory.highest_address));
+    infoln("tsc: %llu.%03llu MHz", static_cast<unsigned long long>(tsc_frequency() / 1000000),
+        static_cast<unsigned long long>(tsc_frequency() / 1000 % 1000));
+    char summary[256];
+    format_node_config(config, summary, sizeof(summary));
+    infoln("config: %s", summary);
+}
+
+} // namespace
+
+void node_run(const NodeConfig& config)
+{
+    print_summary(config);
+    switch (config.mode) {
+    case BootMode::Ready: {
+        // Boot-time benchmark: cycles since reset, and the TSC rate to read them.
+        console_print("TESSERA READY tsc=%llu tsc_hz=%llu\n", static_cast<unsigned long long>(arch::read_tsc()),
+            static_cast<unsigned long long>(tsc_frequency()));
+        exit_qemu(ExitCode::Success);
+    }
+    case BootMode::Selftest: {
+        bool passed = run_selftests(config);
+        exit_qemu(passed ? ExitCode::Success : ExitCode::TestFailure);
+    }
+    case BootMode::Shell:
+        break;
+    }
+    shell_run();
+}
+
+} // namespace tessera

@@ -1,0 +1,179 @@
+#include <arch/cpu.h>
+#include <arch/per_cpu.h>
+#include <kernel/console/console.h>
+#include <kernel/console/panic.h>
+#include <kernel/locking/spinlock.h>
+#include <kernel/sched/scheduler.h>
+#include <kernel/sched/sleep_queue.h>
+
+extern "C" void context_switch(uint64_t* save_rsp, uint64_t load_rsp, kstd::atomic<bool>* old_on_cpu);
+
+namespace tessera {
+
+kstd::atomic<bool> Scheduler::s_running { false };
+
+namespace {
+
+constexpr uint64_t time_slice_ticks = 2;
+
+struct RunQueue {
+    IntrusiveList<Thread, &Thread::m_run_node> threads;
+    uint64_t context_switches { 0 };
+};
+
+SpinlockProtected<RunQueue, LockRank::Scheduler> s_run_queue;
+
+// The first runnable thread this CPU may run, taken off the queue.
+Thread* take_next(RunQueue& queue, uint32_t cpu_index)
+{
+    for (Thread* thread = queue.threads.first(); thread != nullptr; thread = queue.threads.next_of(*thread)) {
+        if (thread->pinned_cpu() == Thread::any_cpu || static_cast<uint32_t>(thread->pinned_cpu()) == cpu_index) {
+            queue.threads.remove(*thread);
+            return thread;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace
+
+Thread& current_thread()
+{
+    Thread* thread = arch::this_cpu().current_thread;
+    VERIFY(thread != nullptr);
+    return *thread;
+}
+
+void Scheduler::schedule()
+{
+    bool interrupts_were_enabled = arch::save_and_disable_interrupts();
+    arch::PerCpu& cpu = arch::this_cpu();
+    cpu.need_reschedule = false;
+    Thread* current = cpu.current_thread;
+    Thread* next = s_run_queue.with([&](RunQueue& queue) {
+        if (current->m_state == Thread::State::Running && current != cpu.idle_thread) {
+            current->m_state = Thread::State::Runnable;
+            queue.threads.append(*current);
+        }
+        Thread* chosen = take_next(queue, cpu.index);
+        if (chosen == nullptr)
+            chosen = current->m_state == Thread::State::Running ? current : cpu.idle_thread;
+        chosen->m_state = Thread::State::Running;
+        if (chosen != current)
+            ++queue.context_switches;
+        return chosen;
+    });
+    if (next != current) {
+        // The previous CPU may still be saving `next`'s registers.
+        while (next->m_on_cpu.load(kstd::memory_order_acquire))
+            arch::relax();
+        next->m_on_cpu.store(true, kstd::memory_order_relaxed);
+        cpu.current_thread = next;
+        cpu.tss.rsp[0] = next->stack().top;
+        context_switch(&current->m_saved_rsp, next->m_saved_rsp, &current->m_on_cpu);
+        // Back on `current`, possibly on another CPU.
+    }
+    arch::restore_interrupts(interrupts_were_enabled);
+}
+
+void Scheduler::yield() { schedule(); }
+
+void Scheduler::block_current()
+{
+    Thread& self = current_thread();
+    s_run_queue.with([&](RunQueue&) { self.m_state = Thread::State::Blocked; });
+}
+
+void Scheduler::wake(Thread& thread)
+{
+    s_run_queue.with([&](RunQueue& queue) {
+        if (thread.m_state != Thread::State::Blocked)
+            return;
+        thread.m_state = Thread::State::Runnable;
+        queue.threads.append(thread);
+    });
+}
+
+void Scheduler::make_runnable(Thread& thread)
+{
+    s_run_queue.with([&](RunQueue& queue) {
+        thread.m_state = Thread::State::Runnable;
+        queue.threads.append(thread);
+    });
+}
+
+void Scheduler::timer_tick()
+{
+    arch::PerCpu& cpu = arch::this_cpu();
+    ++cpu.timer_ticks;
+    SleepQueue::wake_expired();
+    if (cpu.current_thread == cpu.idle_thread || cpu.timer_ticks % time_slice_ticks == 0)
+        cpu.need_reschedule = true;
+}
+
+void Scheduler::preempt_if_needed()
+{
+    if (is_running() && arch::this_cpu().need_reschedule)
+        schedule();
+}
+
+uint64_t Scheduler::context_switches()
+{
+    return s_run_queue.with([](RunQueue& queue) { return queue.context_switches; });
+}
+
+void Scheduler::idle_loop()
+{
+    for (;;) {
+        // Halt with interrupts on; the timer tick or an IPI ends the halt
+        // and schedule() runs whatever became runnable.
+        arch::enable_interrupts_and_halt();
+        schedule();
+    }
+}
+
+ErrorOr<Thread*> Scheduler::create_idle_thread(uint32_t cpu_index)
+{
+    KernelStack stack = TRY(kernel_stack_allocate());
+    auto idle = Thread::adopt_current("idle", stack, true);
+    if (idle.is_error()) {
+        kernel_stack_free(stack);
+        return idle.release_error();
+    }
+    Thread* thread = idle.release_value();
+    thread->m_pinned_cpu = static_cast<int>(cpu_index);
+    return thread;
+}
+
+void Scheduler::initialize_on_boot_cpu(KernelStack boot_stack)
+{
+    arch::PerCpu& cpu = arch::this_cpu();
+    Thread* boot = MUST(Thread::adopt_current("boot", boot_stack, false));
+    boot->m_state = Thread::State::Running;
+    boot->m_on_cpu.store(true);
+    cpu.current_thread = boot;
+
+    // The BSP's idle thread starts in idle_loop the first time the boot
+    // thread blocks or is preempted with nothing else to run.
+    Thread* idle = MUST(Thread::try_create("idle", [](void*) { idle_loop(); }, nullptr, 0));
+    // try_create queued it; the idle thread must never sit in the run queue.
+    s_run_queue.with([&](RunQueue& queue) {
+        queue.threads.remove(*idle);
+        idle->m_state = Thread::State::Runnable;
+    });
+    cpu.idle_thread = idle;
+    s_running.store(true, kstd::memory_order_release);
+}
+
+void Scheduler::run_idle_on_this_cpu(Thread& idle)
+{
+    arch::PerCpu& cpu = arch::this_cpu();
+    idle.m_state = Thread::State::Running;
+    idle.m_on_cpu.store(true);
+    cpu.idle_thread = &idle;
+    cpu.current_thread = &idle;
+    cpu.tss.rsp[0] = idle.stack().top;
+    idle_loop();
+}
+
+} // namespace tessera

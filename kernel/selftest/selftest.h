@@ -1,0 +1,74 @@
+#pragma once
+// In-kernel selftests in KUnit form. A suite registers itself in the
+// .kselftest_suites linker section; the runner finds every suite through
+// __start_/__stop_ symbols, runs each case in a fresh kernel thread (one at
+// a time) and prints KTAP version 1 on the console:
+//
+//   SELFTEST_SUITE(heap_basic, CONFIG_HEAP_SELFTEST,
+//       SELFTEST_CASE(allocate_and_free),
+//       SELFTEST_CASE(exhaustion));
+//
+// A failed expectation prints "# file:line expected X got Y" before the
+// case's "not ok" line. Suites whose Kconfig option is off print "# SKIP".
+
+#include <kernel/config/lib/node_config.h>
+#include <kernel/lib/kstd.h>
+
+namespace tessera {
+
+struct SelftestCase {
+    const char* name;
+    void (*function)();
+};
+
+struct SelftestSuite {
+    const char* name;
+    bool enabled; // the suite's CONFIG_*_SELFTEST
+    const char* config_name;
+    const SelftestCase* cases;
+    size_t case_count;
+};
+
+// Runs every suite (or the one named by tessera.selftest); true if none failed.
+bool run_selftests(const NodeConfig& config);
+
+// Records a failed expectation of the running case.
+[[gnu::format(printf, 3, 4)]] void selftest_fail(const char* file, int line, const char* fmt, ...);
+bool selftest_current_case_failed();
+
+} // namespace tessera
+
+#define SELFTEST_CASE(function_name) ::tessera::SelftestCase { #function_name, function_name }
+
+#define SELFTEST_SUITE(suite_name, config_option, ...)                                                       \
+    static const ::tessera::SelftestCase suite_name##_cases[] = { __VA_ARGS__ };                         \
+    [[gnu::section(".kselftest_suites"), gnu::used]] static const ::tessera::SelftestSuite suite_name##_suite \
+        = { #suite_name, (config_option) != 0, #config_option, suite_name##_cases,                         \
+              sizeof(suite_name##_cases) / sizeof(suite_name##_cases[0]) }
+
+#define KEXPECT(condition)                                                            \
+    do {                                                                              \
+        if (!(condition))                                                             \
+            ::tessera::selftest_fail(__FILE__, __LINE__, "expected %s", #condition);  \
+    } while (0)
+
+#define KEXPECT_EQ(actual, expected)                                                                        \
+    do {                                                                                                    \
+        auto _actual = (actual);                                                                            \
+        auto _expected = (expected);                                                                        \
+        if (!(_actual == _expected))                                                                        \
+            ::tessera::selftest_fail(__FILE__, __LINE__, "expected %s == %s, got %lld vs %lld", #actual, #expected, \
+                static_cast<long long>(_actual), static_cast<long long>(_expected));                        \
+    } while (0)
+
+// Evaluates an ErrorOr expression and fails the case (and returns) on error.
+#define KMUST(expression)                                                                             \
+    ({                                                                                                \
+        auto _result = (expression);                                                                  \
+        if (_result.is_error()) {                                                                     \
+            ::tessera::selftest_fail(__FILE__, __LINE__, "%s failed: %s", #expression,               \
+                ::tessera::errno_name(_result.error().code()));                                       \
+            return;                                                                                   \
+        }                                                                                             \
+        _result.release_value();                                                                      \
+    })
