@@ -91,7 +91,8 @@ TEST(PageFrameAllocator, InitializeRejectsBadInput)
     EXPECT_EQ(try_init({}), Errno::INVAL);
     EXPECT_EQ(try_init({ { MiB + 1, page_size } }), Errno::INVAL);
     EXPECT_EQ(try_init({ { MiB, page_size + 1 } }), Errno::INVAL);
-    EXPECT_EQ(try_init({ { MiB, 0 } }), Errno::INVAL);
+    EXPECT_EQ(try_init({ { MiB, 0 } }), Errno::INVAL); // no page at all
+    EXPECT_EQ(try_init({ { MiB, 0 }, { 2 * MiB, 0 } }), Errno::INVAL);
     EXPECT_EQ(try_init({ { top - 0xfff, 2 * page_size } }), Errno::INVAL);
     EXPECT_EQ(try_init({ pages_at(2 * MiB, 1), pages_at(MiB, 1) }), Errno::INVAL);          // unsorted
     EXPECT_EQ(try_init({ pages_at(MiB, 2), pages_at(MiB + page_size, 1) }), Errno::INVAL);  // overlapping
@@ -117,6 +118,21 @@ TEST(PageFrameAllocator, InitializeRejectsBadInput)
     MUST(allocator.initialize(&range, 1, storage, 8));
     EXPECT_EQ(error_of(allocator.initialize(&range, 1, storage, 8)), Errno::BUSY);
     EXPECT_EQ(allocator.total_pages(), 1u);
+}
+
+TEST(PageFrameAllocator, EmptyRangesAreIgnored)
+{
+    // As left behind when the bitmap is carved out of a whole range.
+    Frames frames({ { MiB, 0 }, pages_at(2 * MiB, 2), { 3 * MiB, 0 }, pages_at(4 * MiB, 1), { 5 * MiB, 0 } });
+    EXPECT_EQ(frames->total_pages(), 3u);
+    EXPECT_EQ(MUST(frames->allocate_page()), 2 * MiB);
+    EXPECT_EQ(MUST(frames->allocate_page()), 2 * MiB + page_size);
+    EXPECT_EQ(MUST(frames->allocate_page()), 4 * MiB);
+    EXPECT_EQ(error_of(frames->allocate_page()), Errno::NOMEM);
+    EXPECT_EQ(error_of(frames->free_pages(MiB, 1)), Errno::INVAL);
+    EXPECT_EQ(error_of(frames->free_pages(3 * MiB, 1)), Errno::INVAL);
+    MUST(frames->free_pages(2 * MiB, 2));
+    MUST(frames->free_pages(4 * MiB, 1));
 }
 
 TEST(PageFrameAllocator, UninitializedHasNothing)

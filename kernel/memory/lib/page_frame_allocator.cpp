@@ -35,15 +35,19 @@ ErrorOr<void> PageFrameAllocator::initialize(
         return Error(Errno::INVAL, "no physical ranges");
     if (count > max_ranges)
         return Error(Errno::NOSPC, "too many physical ranges");
+    size_t pages = 0;
     for (size_t i = 0; i < count; ++i) {
         const auto& range = ranges[i];
         uint64_t end;
-        if (range.base % page_size != 0 || range.length % page_size != 0 || range.length == 0
+        if (range.base % page_size != 0 || range.length % page_size != 0
             || __builtin_add_overflow(range.base, range.length, &end))
-            return Error(Errno::INVAL, "physical range not page-aligned, empty or overflowing");
+            return Error(Errno::INVAL, "physical range not page-aligned or overflowing");
         if (i > 0 && ranges[i - 1].end() > range.base)
             return Error(Errno::INVAL, "physical ranges unsorted or overlapping");
+        pages += range.length / page_size;
     }
+    if (pages == 0)
+        return Error(Errno::INVAL, "physical ranges hold no page");
     if (bitmap_words == nullptr || reinterpret_cast<uintptr_t>(bitmap_words) % alignof(uint64_t) != 0)
         return Error(Errno::INVAL, "bad page bitmap storage");
     if (bitmap_bytes < bitmap_bytes_needed(ranges, count))
@@ -54,13 +58,11 @@ ErrorOr<void> PageFrameAllocator::initialize(
     size_t span_pages = (ranges[count - 1].end() - ranges[0].base) / page_size;
     m_bitmap = Bitmap(bitmap_words, span_pages);
     m_bitmap.set_range(0, span_pages);
-    m_total_pages = 0;
     for (size_t i = 0; i < count; ++i) {
         m_ranges[i] = ranges[i];
-        size_t pages = ranges[i].length / page_size;
-        m_bitmap.clear_range(ranges[i].base / page_size - m_first_page, pages);
-        m_total_pages += pages;
+        m_bitmap.clear_range(ranges[i].base / page_size - m_first_page, ranges[i].length / page_size);
     }
+    m_total_pages = pages;
     m_range_count = count;
     m_free_pages = m_total_pages;
     m_lowest_free_hint = 0;

@@ -31,8 +31,10 @@ public:
     PageFrameAllocator(const PageFrameAllocator&) = delete;
     PageFrameAllocator& operator=(const PageFrameAllocator&) = delete;
 
-    // `ranges` must be sorted, disjoint, page-aligned and non-empty, as
-    // sanitize_memory_map() produces; `bitmap_words` (8-byte aligned,
+    // `ranges` must be sorted, disjoint and page-aligned, as
+    // sanitize_memory_map() produces; empty ranges are allowed and ignored
+    // (carving the bitmap out of a range may leave one), but some range
+    // must hold a page. `bitmap_words` (8-byte aligned,
     // bitmap_bytes long) must outlive the allocator. Nothing changes on error.
     // EINVAL for bad ranges or storage, ENOSPC for a too small bitmap or
     // more than max_ranges ranges, EBUSY if already initialized.
