@@ -53,7 +53,11 @@ DEFAULT_QEMU = "qemu-system-x86_64"
 DEFAULT_OVMF = "/usr/share/ovmf/OVMF.fd"
 DEFAULT_SUCCESS_LINE = r"^TESSERA: SELFTESTS PASSED$"
 DEFAULT_FAIL_LINES = (r"^KERNEL PANIC", r"^PANIC:", r"VERIFY\(.*\) failed",
-                      r"^EXCEPTION")
+                      r"^EXCEPTION",
+                      # GRUB could not load the kernel; it would otherwise
+                      # sit in its menu until the silence timeout.
+                      r"^error: you need to load the kernel first",
+                      r"Failed to boot both default and fallback entries")
 DEFAULT_EXPECT_EXIT = 33
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_SILENCE = 30.0
