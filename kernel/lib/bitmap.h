@@ -51,8 +51,8 @@ public:
     // The offset lets a caller align to something other than bit 0, e.g. a
     // physical address when bit 0 is not at an aligned frame.
     // count must be non-zero and alignment_in_bits a power of two.
-    size_t find_clear_run(size_t count, size_t alignment_in_bits = 1, size_t from = 0,
-        size_t alignment_offset = 0) const;
+    size_t find_clear_run(
+        size_t count, size_t alignment_in_bits = 1, size_t from = 0, size_t alignment_offset = 0) const;
 
     size_t count_set() const;
     size_t count_set_in_range(size_t start, size_t count) const;

@@ -108,9 +108,9 @@ TEST(Heap, SmallAllocationsUseSizeClasses)
         size_t size;
         size_t accounted;
     };
-    for (auto [size, accounted] : { Case { 1, 16 }, Case { 16, 16 }, Case { 17, 32 }, Case { 33, 64 },
-             Case { 100, 128 }, Case { 129, 256 }, Case { 300, 512 }, Case { 1000, 1024 }, Case { 1025, 2048 },
-             Case { 2048, 2048 } }) {
+    for (auto [size, accounted] :
+        { Case { 1, 16 }, Case { 16, 16 }, Case { 17, 32 }, Case { 33, 64 }, Case { 100, 128 }, Case { 129, 256 },
+            Case { 300, 512 }, Case { 1000, 1024 }, Case { 1025, 2048 }, Case { 2048, 2048 } }) {
         void* pointer = MUST(heap.allocate(size));
         EXPECT_EQ(address_of(pointer) % 16, 0u);
         EXPECT_NE(address_of(pointer) % page, 0u) << "slab objects never start a page";
@@ -257,10 +257,10 @@ TEST(Heap, LargeAllocationsTakeWholePages)
         size_t pages;
     };
     // The header takes the first bytes of the first page.
-    for (auto [size, alignment, pages] : { Case { 2049, 16, 1 }, Case { 4000, 16, 1 }, Case { 4096, 16, 2 },
-             Case { 10000, 16, 3 }, Case { 1 << 20, 16, 257 }, Case { 100, 256, 1 }, Case { 100, 2048, 1 },
-             Case { 2048, 2048, 1 }, Case { 2049, 2048, 2 }, Case { 1, 4096, 2 }, Case { 4096, 4096, 2 },
-             Case { 4097, 4096, 3 } }) {
+    for (auto [size, alignment, pages] :
+        { Case { 2049, 16, 1 }, Case { 4000, 16, 1 }, Case { 4096, 16, 2 }, Case { 10000, 16, 3 },
+            Case { 1 << 20, 16, 257 }, Case { 100, 256, 1 }, Case { 100, 2048, 1 }, Case { 2048, 2048, 1 },
+            Case { 2049, 2048, 2 }, Case { 1, 4096, 2 }, Case { 4096, 4096, 2 }, Case { 4097, 4096, 3 } }) {
         void* pointer = MUST(heap.allocate(size, alignment));
         EXPECT_EQ(address_of(pointer) % alignment, 0u);
         EXPECT_EQ(heap.pages_held(), pages) << size << " @" << alignment;
@@ -365,7 +365,8 @@ void stress(size_t budget_pages, unsigned seed, int steps)
     auto check_no_overlap = [&] {
         std::vector<std::pair<uintptr_t, uintptr_t>> spans;
         for (auto& object : live)
-            spans.push_back({ address_of(object.pointer), address_of(object.pointer) + std::max<size_t>(object.size, 1) });
+            spans.push_back(
+                { address_of(object.pointer), address_of(object.pointer) + std::max<size_t>(object.size, 1) });
         std::sort(spans.begin(), spans.end());
         for (size_t i = 1; i < spans.size(); ++i)
             ASSERT_LE(spans[i - 1].second, spans[i].first) << "objects overlap";
@@ -441,7 +442,8 @@ TEST(HeapDeathTest, ForeignPointerVerifies)
     std::memset(buffer, 0, 2 * page);
     auto* bytes = static_cast<uint8_t*>(buffer);
     EXPECT_DEATH(heap.free(bytes + 256), "VERIFY\\(magic == large_magic\\)");
-    EXPECT_DEATH(heap.free(bytes + page), "VERIFY\\(header->magic == large_magic\\)"); // page-aligned: header checked one page back
+    EXPECT_DEATH(heap.free(bytes + page),
+        "VERIFY\\(header->magic == large_magic\\)"); // page-aligned: header checked one page back
     std::free(buffer);
 }
 
@@ -464,9 +466,9 @@ TEST(HeapDeathTest, MisplacedPointerVerifies)
     Heap heap(source);
     auto* object = static_cast<uint8_t*>(MUST(heap.allocate(64)));
     auto* slab_page = reinterpret_cast<uint8_t*>(address_of(object) & ~(page - 1));
-    EXPECT_DEATH(heap.free(object + 1), "% size == 0");          // inside an object
-    EXPECT_DEATH(heap.free(object + 16), "% size == 0");         // not on an object boundary of the 64 class
-    EXPECT_DEATH(heap.free(slab_page + 8), "VERIFY\\(offset >= slab_header_size\\)");       // inside the slab header
+    EXPECT_DEATH(heap.free(object + 1), "% size == 0"); // inside an object
+    EXPECT_DEATH(heap.free(object + 16), "% size == 0"); // not on an object boundary of the 64 class
+    EXPECT_DEATH(heap.free(slab_page + 8), "VERIFY\\(offset >= slab_header_size\\)"); // inside the slab header
     auto* kilobyte = static_cast<uint8_t*>(MUST(heap.allocate(1024)));
     auto* kilobyte_page = reinterpret_cast<uint8_t*>(address_of(kilobyte) & ~(page - 1));
     // Three 1024-byte objects fit after the header; a fourth would not.

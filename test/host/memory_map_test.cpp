@@ -28,8 +28,8 @@ Result sanitize(const std::vector<MemoryRegion>& regions, const std::vector<Phys
     size_t capacity = 64)
 {
     std::vector<PhysicalRange> out(capacity);
-    auto result = sanitize_memory_map(regions.data(), regions.size(), reserved_ranges.data(),
-        reserved_ranges.size(), out.data(), out.size());
+    auto result = sanitize_memory_map(
+        regions.data(), regions.size(), reserved_ranges.data(), reserved_ranges.size(), out.data(), out.size());
     Result r;
     if (result.is_error()) {
         r.error = result.error().code();
@@ -58,8 +58,8 @@ void expect_well_formed(const std::vector<PhysicalRange>& ranges)
     }
 }
 
-std::vector<PhysicalRange> expect_ok(const std::vector<MemoryRegion>& regions,
-    const std::vector<PhysicalRange>& reserved_ranges = {})
+std::vector<PhysicalRange> expect_ok(
+    const std::vector<MemoryRegion>& regions, const std::vector<PhysicalRange>& reserved_ranges = {})
 {
     auto r = sanitize(regions, reserved_ranges);
     EXPECT_TRUE(r.ok) << "error " << static_cast<int>(r.error);
@@ -79,8 +79,8 @@ std::string describe(const std::vector<PhysicalRange>& ranges)
     return text;
 }
 
-::testing::AssertionResult ranges_equal(const std::vector<PhysicalRange>& actual,
-    const std::vector<PhysicalRange>& expected)
+::testing::AssertionResult ranges_equal(
+    const std::vector<PhysicalRange>& actual, const std::vector<PhysicalRange>& expected)
 {
     bool same = actual.size() == expected.size();
     for (size_t i = 0; same && i < actual.size(); ++i)
@@ -90,10 +90,10 @@ std::string describe(const std::vector<PhysicalRange>& ranges)
     return ::testing::AssertionFailure() << "got " << describe(actual) << "\nwant " << describe(expected);
 }
 
-#define EXPECT_RANGES(actual, ...)                                                   \
-    do {                                                                              \
-        std::vector<PhysicalRange> expected_ranges { __VA_ARGS__ };                   \
-        EXPECT_TRUE(ranges_equal(actual, expected_ranges));                           \
+#define EXPECT_RANGES(actual, ...)                                                                                     \
+    do {                                                                                                               \
+        std::vector<PhysicalRange> expected_ranges { __VA_ARGS__ };                                                    \
+        EXPECT_TRUE(ranges_equal(actual, expected_ranges));                                                            \
     } while (0)
 
 PhysicalRange span(uint64_t base, uint64_t end) { return { base, end - base }; }
@@ -126,7 +126,7 @@ TEST(MemoryMap, OnlyNonUsableOrEmptyPiecesIsInvalid)
     EXPECT_EQ(sanitize({ reserved(MiB, MiB) }).error, Errno::INVAL);
     EXPECT_EQ(sanitize({ usable(MiB, 0) }).error, Errno::INVAL);
     EXPECT_EQ(sanitize({ usable(MiB + 1, page_size) }).error, Errno::INVAL); // no whole page
-    EXPECT_EQ(sanitize({ usable(0, page_size) }).error, Errno::INVAL);       // only the first page
+    EXPECT_EQ(sanitize({ usable(0, page_size) }).error, Errno::INVAL); // only the first page
     EXPECT_EQ(sanitize({ usable(MiB, MiB) }, { { 0, 2 * MiB } }).error, Errno::INVAL);
 }
 
@@ -141,8 +141,8 @@ TEST(MemoryMap, UnalignedRegionsShrinkToWholePages)
     EXPECT_RANGES(expect_ok({ usable(0x1234, 0x5678 - 0x1234) }), span(0x2000, 0x5000));
     EXPECT_RANGES(expect_ok({ usable(MiB + 1, 3 * page_size) }), span(MiB + page_size, MiB + 3 * page_size));
     // A piece with no whole page disappears while its neighbour stays.
-    EXPECT_RANGES(expect_ok({ usable(MiB, 3 * page_size), usable(2 * MiB + 1, page_size) }),
-        span(MiB, MiB + 3 * page_size));
+    EXPECT_RANGES(
+        expect_ok({ usable(MiB, 3 * page_size), usable(2 * MiB + 1, page_size) }), span(MiB, MiB + 3 * page_size));
 }
 
 TEST(MemoryMap, MergesOverlappingAndAdjacentUsable)
@@ -169,8 +169,8 @@ TEST(MemoryMap, UnsortedAndDuplicateEntries)
 
 TEST(MemoryMap, ZeroLengthEntriesAreIgnored)
 {
-    EXPECT_RANGES(expect_ok({ usable(MiB, MiB), reserved(MiB + page_size, 0), usable(5 * MiB, 0) }),
-        span(MiB, 2 * MiB));
+    EXPECT_RANGES(
+        expect_ok({ usable(MiB, MiB), reserved(MiB + page_size, 0), usable(5 * MiB, 0) }), span(MiB, 2 * MiB));
     EXPECT_RANGES(expect_ok({ usable(MiB, MiB) }, { { MiB + page_size, 0 } }), span(MiB, 2 * MiB));
 }
 
@@ -305,9 +305,8 @@ TEST(MemoryMap, OvmfFragmentedMap)
     std::vector<PhysicalRange> boot { { 0x200000, 0x400000 } };
     auto ranges = expect_ok(map, boot);
     EXPECT_RANGES(ranges, span(0x1000, 0xa0000), span(0x100000, 0x200000), span(0x600000, 0x800000),
-        span(0x808000, 0x80b000), span(0x80c000, 0x811000), span(0x900000, 0x3b9d2000),
-        span(0x3b9f2000, 0x3cb3c000), span(0x3cd1c000, 0x3cd92000), span(0x3ce3f000, 0x3d000000),
-        span(0x3d001000, 0x40000000));
+        span(0x808000, 0x80b000), span(0x80c000, 0x811000), span(0x900000, 0x3b9d2000), span(0x3b9f2000, 0x3cb3c000),
+        span(0x3cd1c000, 0x3cd92000), span(0x3ce3f000, 0x3d000000), span(0x3d001000, 0x40000000));
     EXPECT_EQ(highest_usable_address(ranges.data(), ranges.size()), 0x40000000u);
     // A second pass over its own output is a fixed point.
     std::vector<MemoryRegion> again;

@@ -94,9 +94,9 @@ TEST(PageFrameAllocator, InitializeRejectsBadInput)
     EXPECT_EQ(try_init({ { MiB, 0 } }), Errno::INVAL); // no page at all
     EXPECT_EQ(try_init({ { MiB, 0 }, { 2 * MiB, 0 } }), Errno::INVAL);
     EXPECT_EQ(try_init({ { top - 0xfff, 2 * page_size } }), Errno::INVAL);
-    EXPECT_EQ(try_init({ pages_at(2 * MiB, 1), pages_at(MiB, 1) }), Errno::INVAL);          // unsorted
-    EXPECT_EQ(try_init({ pages_at(MiB, 2), pages_at(MiB + page_size, 1) }), Errno::INVAL);  // overlapping
-    EXPECT_EQ(try_init({ pages_at(MiB, 1), pages_at(MiB, 1) }), Errno::INVAL);              // duplicate
+    EXPECT_EQ(try_init({ pages_at(2 * MiB, 1), pages_at(MiB, 1) }), Errno::INVAL); // unsorted
+    EXPECT_EQ(try_init({ pages_at(MiB, 2), pages_at(MiB + page_size, 1) }), Errno::INVAL); // overlapping
+    EXPECT_EQ(try_init({ pages_at(MiB, 1), pages_at(MiB, 1) }), Errno::INVAL); // duplicate
     uint64_t* misaligned = reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(storage) + 4);
     EXPECT_EQ(try_init({ pages_at(MiB, 1) }, misaligned, 64), Errno::INVAL);
     // 4097 pages need 65 words; 64 are given.
@@ -188,15 +188,15 @@ TEST(PageFrameAllocator, FreeRejectsBadSpansWithoutChangingState)
     uint64_t first = MUST(frames->allocate_contiguous(4, 1));
     EXPECT_EQ(first, MiB);
     EXPECT_EQ(frames->free_pages(), 4u);
-    EXPECT_EQ(error_of(frames->free_pages(MiB + 1, 1)), Errno::INVAL);              // unaligned
-    EXPECT_EQ(error_of(frames->free_pages(MiB, 0)), Errno::INVAL);                  // empty
-    EXPECT_EQ(error_of(frames->free_pages(MiB - page_size, 1)), Errno::INVAL);      // below the ranges
-    EXPECT_EQ(error_of(frames->free_pages(MiB - page_size, 2)), Errno::INVAL);      // starts below
-    EXPECT_EQ(error_of(frames->free_pages(MiB, 5)), Errno::INVAL);                  // runs into the hole
-    EXPECT_EQ(error_of(frames->free_pages(3 * MiB, 1)), Errno::INVAL);              // above the ranges
+    EXPECT_EQ(error_of(frames->free_pages(MiB + 1, 1)), Errno::INVAL); // unaligned
+    EXPECT_EQ(error_of(frames->free_pages(MiB, 0)), Errno::INVAL); // empty
+    EXPECT_EQ(error_of(frames->free_pages(MiB - page_size, 1)), Errno::INVAL); // below the ranges
+    EXPECT_EQ(error_of(frames->free_pages(MiB - page_size, 2)), Errno::INVAL); // starts below
+    EXPECT_EQ(error_of(frames->free_pages(MiB, 5)), Errno::INVAL); // runs into the hole
+    EXPECT_EQ(error_of(frames->free_pages(3 * MiB, 1)), Errno::INVAL); // above the ranges
     EXPECT_EQ(error_of(frames->free_pages(0, 1)), Errno::INVAL);
     EXPECT_EQ(error_of(frames->free_pages(top - 0xfff, 1)), Errno::INVAL);
-    EXPECT_EQ(error_of(frames->free_pages(MiB, SIZE_MAX)), Errno::INVAL);           // size overflows
+    EXPECT_EQ(error_of(frames->free_pages(MiB, SIZE_MAX)), Errno::INVAL); // size overflows
     EXPECT_EQ(error_of(frames->free_pages(MiB, SIZE_MAX / page_size)), Errno::INVAL); // end overflows
     EXPECT_EQ(frames->free_pages(), 4u);
     MUST(frames->free_pages(MiB, 4));
