@@ -171,6 +171,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_physical)
             static_cast<unsigned long long>(minimum_memory_bytes >> 20),
             static_cast<unsigned long long>(stats.total_pages * page_size >> 20));
 
+    arch::smp_reserve_trampoline_page();
     arch::paging_initialize(stats.highest_address);
     kernel_heap_initialize();
     arch::gdt_install_on_this_cpu();

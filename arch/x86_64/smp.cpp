@@ -40,6 +40,7 @@ struct [[gnu::packed]] ApParameters {
 static_assert(sizeof(ApParameters) == 48);
 
 constinit Thread* s_ap_idle_threads[max_cpus] {};
+constinit uint64_t s_trampoline_page = 0;
 
 extern "C" [[noreturn]] void ap_entry(uint64_t cpu_index)
 {
@@ -57,17 +58,23 @@ extern "C" [[noreturn]] void ap_entry(uint64_t cpu_index)
 
 } // namespace
 
+void smp_reserve_trampoline_page()
+{
+    auto page = allocate_physical_page_below(0x100000);
+    if (page.is_error())
+        warnln("smp: no free page below 1 MiB for the AP trampoline; only the boot CPU will run");
+    else
+        s_trampoline_page = page.value();
+}
+
 size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count)
 {
     uint32_t my_apic_id = lapic_id();
     size_t trampoline_size = static_cast<size_t>(ap_trampoline_end - ap_trampoline_start);
     VERIFY(trampoline_size <= page_size);
-    auto page = allocate_physical_page_below(0x100000);
-    if (page.is_error()) {
-        warnln("smp: no free page below 1 MiB for the AP trampoline; running on one CPU");
+    if (s_trampoline_page == 0)
         return 0;
-    }
-    uint64_t trampoline = page.value();
+    uint64_t trampoline = s_trampoline_page;
     if (kernel_page_table_root() >= 0x100000000ull || identity_map_low_memory().is_error()) {
         warnln("smp: cannot map the AP trampoline; running on one CPU");
         (void)free_physical_page(trampoline);

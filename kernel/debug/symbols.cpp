@@ -5,30 +5,25 @@
 namespace tessera {
 
 namespace {
-constinit bool s_installed = false;
-alignas(SymbolTable) char s_table_storage[sizeof(SymbolTable)];
-SymbolTable& table() { return *reinterpret_cast<SymbolTable*>(s_table_storage); }
+// Empty until the "symbols" module is installed; written once at boot.
+SymbolTable s_table;
 } // namespace
 
 ErrorOr<void> symbols_install(const uint8_t* bytes, size_t length)
 {
-    auto parsed = TRY(SymbolTable::from_bytes(bytes, length));
-    new (s_table_storage) SymbolTable(parsed);
-    s_installed = true;
+    s_table = TRY(SymbolTable::from_bytes(bytes, length));
     return {};
 }
 
 void symbolize(uint64_t address, char* buffer, size_t size)
 {
-    if (s_installed) {
-        auto symbol = table().lookup(address);
-        if (symbol.has_value()) {
-            format(buffer, size, "%.*s+%#llx", static_cast<int>(symbol.value().name.length()),
-                symbol.value().name.data(), static_cast<unsigned long long>(symbol.value().offset));
-            return;
-        }
+    SymbolLookup symbol = s_table.lookup(address);
+    if (!symbol) {
+        format(buffer, size, "?");
+        return;
     }
-    format(buffer, size, "?");
+    format(buffer, size, "%.*s+%#llx", static_cast<int>(symbol.name.length()), symbol.name.data(),
+        static_cast<unsigned long long>(symbol.offset));
 }
 
 } // namespace tessera

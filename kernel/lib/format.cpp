@@ -6,6 +6,7 @@ namespace {
 
 struct Spec {
     bool left_align { false };
+    bool alternate { false };
     bool zero_pad { false };
     bool has_precision { false };
     int width { 0 };
@@ -59,6 +60,8 @@ void emit_padded(Writer& out, const Spec& spec, const char* body, size_t length,
 
 void emit_unsigned(Writer& out, Spec spec, unsigned long long value, unsigned base, bool upper, bool negative)
 {
+    // '#' with x/X: a 0x prefix (as printf, none for zero).
+    bool hex_prefix = spec.alternate && base == 16 && value != 0;
     char digits[64];
     size_t n = 0;
     const char* alphabet = upper ? "0123456789ABCDEF" : "0123456789abcdef";
@@ -74,7 +77,10 @@ void emit_unsigned(Writer& out, Spec spec, unsigned long long value, unsigned ba
         body[i] = digits[n - 1 - i];
     if (spec.has_precision)
         spec.zero_pad = false;
-    emit_padded(out, spec, body, n, negative ? "-" : "", negative ? 1 : 0);
+    if (hex_prefix)
+        emit_padded(out, spec, body, n, upper ? "0X" : "0x", 2);
+    else
+        emit_padded(out, spec, body, n, negative ? "-" : "", negative ? 1 : 0);
 }
 
 unsigned long long fetch_unsigned(Length length, va_list& args)
@@ -158,6 +164,8 @@ size_t vformat_to(FormatSink sink, void* context, const char* fmt, va_list args_
         for (;; ++p) {
             if (*p == '-')
                 spec.left_align = true;
+            else if (*p == '#')
+                spec.alternate = true;
             else if (*p == '0')
                 spec.zero_pad = true;
             else

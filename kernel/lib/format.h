@@ -1,7 +1,7 @@
 #pragma once
 // printf-style formatting into a caller's buffer, checked by the compiler's
 // format attribute. Supports %d %i %u %x %X %o %c %s %p %%, the length
-// modifiers hh h l ll z j t, flags - 0 and a field width and precision.
+// modifiers hh h l ll z j t, flags - 0 # and a field width and precision.
 // Output is always NUL-terminated and truncated to fit; the return value is
 // the length the full output would have had (as snprintf).
 

@@ -34,3 +34,10 @@ void operator delete(void* pointer) noexcept { tessera::kfree(pointer); }
 void operator delete(void* pointer, size_t) noexcept { tessera::kfree(pointer); }
 void operator delete[](void* pointer) noexcept { tessera::kfree(pointer); }
 void operator delete[](void* pointer, size_t) noexcept { tessera::kfree(pointer); }
+
+// The one place the kernel defines something in namespace std: the nothrow
+// tag object, which libsupc++ would normally provide.
+#undef std
+namespace std {
+const nothrow_t nothrow {};
+}

@@ -43,3 +43,10 @@ TEST(Format, MostNegativeValue)
     format(buffer, sizeof(buffer), "%lld", static_cast<long long>(-9223372036854775807LL - 1));
     EXPECT_STREQ(buffer, "-9223372036854775808");
 }
+
+TEST(Format, AlternateHexPrefix)
+{
+    char buffer[64];
+    format(buffer, sizeof(buffer), "%#x %#llx %#X %#x %#010x", 255u, 0xfee00000ull, 171u, 0u, 0x1234u);
+    EXPECT_STREQ(buffer, "0xff 0xfee00000 0XAB 0 0x00001234");
+}

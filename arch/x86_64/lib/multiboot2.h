@@ -28,7 +28,7 @@ struct BootModule {
 // What the kernel needs from the boot information. Every StringView and
 // pointer points into the caller's info buffer, which must outlive this.
 struct BootInfo {
-    StringView command_line;    // Empty when there is no command line tag.
+    StringView command_line; // Empty when there is no command line tag.
     StringView bootloader_name; // Empty when there is no name tag.
 
     MemoryRegion memory_regions[boot_info_max_memory_regions];

@@ -5,6 +5,10 @@
 
 namespace tessera::arch {
 
+// Takes a page below 1 MiB for the AP start-up code; called right after the
+// page allocator starts, before page tables use up low memory.
+void smp_reserve_trampoline_page();
+
 // Starts every CPU in `apic_ids` except this one; returns how many came
 // online. Each AP runs `ap_main(cpu_index)` on its idle thread.
 size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count);
