@@ -40,9 +40,12 @@ bool selftest_current_case_failed();
 
 #define SELFTEST_CASE(function_name) ::tessera::SelftestCase { #function_name, function_name }
 
+// The explicit alignment keeps the section a plain array: unasked, GCC
+// aligns objects of 32 bytes or more to 32, padding between suites.
 #define SELFTEST_SUITE(suite_name, config_option, ...)                                                       \
     static const ::tessera::SelftestCase suite_name##_cases[] = { __VA_ARGS__ };                         \
-    [[gnu::section(".kselftest_suites"), gnu::used]] static const ::tessera::SelftestSuite suite_name##_suite \
+    [[gnu::section(".kselftest_suites"), gnu::used, gnu::aligned(alignof(::tessera::SelftestSuite))]]     \
+    static const ::tessera::SelftestSuite suite_name##_suite                                             \
         = { #suite_name, (config_option) != 0, #config_option, suite_name##_cases,                         \
               sizeof(suite_name##_cases) / sizeof(suite_name##_cases[0]) }
 
