@@ -319,6 +319,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         return statistics.median(getattr(s, field) for s in
                                  samples[guest][fw])
 
+    # Each guest divides by the frequency it measured itself; say so when
+    # they disagree, because the tsc figures then differ by that much too.
+    if len(guests) == 2:
+        for fw in firmwares:
+            hz = {g: statistics.median(s.tsc_hz for s in samples[g][fw])
+                  for g in guests}
+            if abs(hz["tessera"] / hz["linux"] - 1) > 0.02:
+                note(f"warning: under {fw} Tessera measured tsc_hz "
+                     f"{hz['tessera'] / 1e6:.1f} MHz, Linux "
+                     f"{hz['linux'] / 1e6:.1f} MHz")
+
     figures = []
     for metric, field in (("tsc", "tsc_ms"), ("wall", "wall_ms")):
         for fw in firmwares:
