@@ -505,7 +505,7 @@ TEST(AcpiMadt, ProcessorTruncation)
     EXPECT_FALSE(exact.truncated);
 
     entries.push_back(local_x2apic(64, 0, 64)); // Disabled: does not count.
-    entries.push_back(local_x2apic(5, 1, 5));   // Duplicate: does not count.
+    entries.push_back(local_x2apic(5, 1, 5)); // Duplicate: does not count.
     EXPECT_FALSE(MUST(parse(make_madt(entries))).truncated);
 
     entries.push_back(local_x2apic(100, 1, 100));

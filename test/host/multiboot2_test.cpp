@@ -17,12 +17,12 @@ class AlignedBuffer {
 public:
     explicit AlignedBuffer(std::vector<uint8_t> const& bytes)
         : m_size(bytes.size())
-        , m_data(static_cast<uint8_t*>(::operator new(bytes.size() ? bytes.size() : 1, std::align_val_t { 8 })))
+        , m_data(static_cast<uint8_t*>(::operator new (bytes.size() ? bytes.size() : 1, std::align_val_t { 8 })))
     {
         if (!bytes.empty())
             std::memcpy(m_data, bytes.data(), bytes.size());
     }
-    ~AlignedBuffer() { ::operator delete(m_data, std::align_val_t { 8 }); }
+    ~AlignedBuffer() { ::operator delete (m_data, std::align_val_t { 8 }); }
     AlignedBuffer(AlignedBuffer const&) = delete;
     AlignedBuffer& operator=(AlignedBuffer const&) = delete;
 
@@ -192,8 +192,8 @@ TEST(Multiboot2, FullInfo)
     ASSERT_EQ(info.memory_region_count, 7u);
     EXPECT_EQ(info.memory_regions[2].base, 0x100000u);
     EXPECT_EQ(info.memory_regions[2].length, 0x7ee0000u);
-    MemoryType expected[] = { MemoryType::Usable, MemoryType::Reserved, MemoryType::Usable,
-        MemoryType::AcpiReclaimable, MemoryType::AcpiNvs, MemoryType::Bad, MemoryType::Reserved };
+    MemoryType expected[] = { MemoryType::Usable, MemoryType::Reserved, MemoryType::Usable, MemoryType::AcpiReclaimable,
+        MemoryType::AcpiNvs, MemoryType::Bad, MemoryType::Reserved };
     for (size_t i = 0; i < 7; ++i)
         EXPECT_EQ(info.memory_regions[i].type, expected[i]) << i;
 
@@ -385,8 +385,8 @@ TEST(Multiboot2, MemoryMapCapacity)
         entries.push_back({ i * 0x1000, 0x1000, 1 });
     {
         AlignedBuffer buffer(InfoBuilder().memory_map(entries).finish());
-        EXPECT_EQ(MUST(parse_multiboot2(buffer.data(), buffer.size())).memory_region_count,
-            boot_info_max_memory_regions);
+        EXPECT_EQ(
+            MUST(parse_multiboot2(buffer.data(), buffer.size())).memory_region_count, boot_info_max_memory_regions);
     }
     entries.push_back({ 0x10000000, 0x1000, 1 });
     EXPECT_EQ(parse_error(InfoBuilder().memory_map(entries).finish()), Errno::NOSPC);

@@ -95,14 +95,15 @@ TEST(NodeConfig, EverySetting)
     EXPECT_EQ(config.log_level, LogLevel::Debug);
     EXPECT_EQ(config.inject, FaultInjection::Hang);
     EXPECT_STREQ(config.selftest_filter, "memory_buddy_2");
-    EXPECT_EQ(summary(config), "roles=storage,grm node=65535 ip=10.0.0.255/0 grm=0.0.0.0 mode=selftest "
-                               "loglevel=debug inject=hang selftest=memory_buddy_2");
+    EXPECT_EQ(summary(config),
+        "roles=storage,grm node=65535 ip=10.0.0.255/0 grm=0.0.0.0 mode=selftest "
+        "loglevel=debug inject=hang selftest=memory_buddy_2");
 }
 
 TEST(NodeConfig, EnumValuesAndNames)
 {
-    std::pair<char const*, BootMode> modes[] = { { "shell", BootMode::Shell }, { "ready", BootMode::Ready },
-        { "selftest", BootMode::Selftest } };
+    std::pair<char const*, BootMode> modes[]
+        = { { "shell", BootMode::Shell }, { "ready", BootMode::Ready }, { "selftest", BootMode::Selftest } };
     for (auto [name, mode] : modes) {
         auto result = apply(std::string("tessera.mode=") + name);
         ASSERT_TRUE(result.ok);
@@ -220,14 +221,14 @@ TEST(NodeConfig, IpAddresses)
     EXPECT_EQ(result.config.grm, (Ipv4Address { { 1, 2, 3, 4 } }));
 
     expect_rejected("tessera.ip=192.0.2.13", "tessera.ip", "has no /prefix");
-    for (char const* bad : { "192.0.2.13/33", "192.0.2.13/", "192.0.2.13/-1", "192.0.2.13/024",
-             "192.0.2.256/24", "192.0.2/24", "192.0.2.1.5/24", "192.0.02.1/24", "192.0..1/24", ".0.2.1/24",
-             "192.0.2./24", "192.0.2.1/24/24", "1922.0.2.1/24", "0x1.0.2.1/24", "/24", "a.b.c.d/24",
-             "192.0.2.1000000000000/24", "192.0.2.13/4294967296" }) {
+    for (char const* bad : { "192.0.2.13/33", "192.0.2.13/", "192.0.2.13/-1", "192.0.2.13/024", "192.0.2.256/24",
+             "192.0.2/24", "192.0.2.1.5/24", "192.0.02.1/24", "192.0..1/24", ".0.2.1/24", "192.0.2./24",
+             "192.0.2.1/24/24", "1922.0.2.1/24", "0x1.0.2.1/24", "/24", "a.b.c.d/24", "192.0.2.1000000000000/24",
+             "192.0.2.13/4294967296" }) {
         expect_rejected(std::string("tessera.ip=") + bad, "tessera.ip", "is not an IPv4 address with a /prefix");
     }
-    for (char const* bad : { "192.0.2.1/24", "192.0.2", "192.0.2.1.", "256.0.0.0", "01.2.3.4", "1.2.3.-4",
-             "1..3.4", "....", "1.2.3.4.5" }) {
+    for (char const* bad : { "192.0.2.1/24", "192.0.2", "192.0.2.1.", "256.0.0.0", "01.2.3.4", "1.2.3.-4", "1..3.4",
+             "....", "1.2.3.4.5" }) {
         expect_rejected(std::string("tessera.grm=") + bad, "tessera.grm", "is not a dotted IPv4 address");
     }
 }
@@ -308,8 +309,8 @@ TEST(NodeConfig, UnprintableBytes)
 TEST(NodeConfig, ErrorIsAtomic)
 {
     auto start = default_node_config();
-    auto result = apply("tessera.node=5 tessera.roles=memory tessera.mode=ready tessera.ip=1.2.3.4/8 tessera.node=x",
-        start);
+    auto result
+        = apply("tessera.node=5 tessera.roles=memory tessera.mode=ready tessera.ip=1.2.3.4/8 tessera.node=x", start);
     EXPECT_FALSE(result.ok);
     EXPECT_TRUE(same(result.config, start));
     EXPECT_STREQ(result.diagnostic.key, "tessera.node");

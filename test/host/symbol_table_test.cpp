@@ -138,8 +138,8 @@ TEST(SymbolTable, LookupLimits)
 
 TEST(SymbolTable, EqualAddressesGiveTheFirstListed)
 {
-    auto loaded = load(make_table({ { 0x1000, "a" }, { 0x2000, "first" }, { 0x2000, "second" }, { 0x2000, "third" },
-        { 0x3000, "c" } }));
+    auto loaded = load(make_table(
+        { { 0x1000, "a" }, { 0x2000, "first" }, { 0x2000, "second" }, { 0x2000, "third" }, { 0x3000, "c" } }));
     auto& table = loaded.table.value();
     EXPECT_EQ(name_of(table.lookup(0x2000)), "first");
     EXPECT_EQ(name_of(table.lookup(0x2fff)), "first");
@@ -271,8 +271,8 @@ protected:
         std::string input = m_directory + "/nm.txt";
         std::string output = m_directory + "/tessera.sym";
         std::ofstream(input, std::ios::binary) << listing;
-        std::string command = "python3 '" + repository_root() + "/tools/mksyms.py' -o '" + output + "' < '" + input
-            + "' 2>/dev/null";
+        std::string command
+            = "python3 '" + repository_root() + "/tools/mksyms.py' -o '" + output + "' < '" + input + "' 2>/dev/null";
         int status = std::system(command.c_str());
         std::ifstream result(output, std::ios::binary);
         table.assign(std::istreambuf_iterator<char>(result), std::istreambuf_iterator<char>());

@@ -18,8 +18,8 @@ constexpr size_t acpi_max_table_length = 16 * 1024 * 1024;
 
 // The Root System Description Pointer. [acpi]: 5.2.5.3
 struct Rsdp {
-    uint8_t revision;     // 0 for ACPI 1.0, 2 for ACPI 2.0 and later.
-    char oem_id[7];       // NUL-terminated; unprintable bytes shown as '?'.
+    uint8_t revision; // 0 for ACPI 1.0, 2 for ACPI 2.0 and later.
+    char oem_id[7]; // NUL-terminated; unprintable bytes shown as '?'.
     uint32_t rsdt_address;
     uint64_t xsdt_address; // 0 unless a valid ACPI 2.0 XSDP was given.
 };
@@ -46,8 +46,7 @@ struct AcpiTable {
 // (when the RSDP has one) or else the RSDT. Errors: ENOENT when no such
 // table, EFAULT when the reader cannot map a table, EINVAL for a malformed
 // root table or a matching table with a bad length or checksum.
-ErrorOr<AcpiTable> find_acpi_table(
-    const Rsdp& rsdp, StringView signature, PhysicalReader reader, void* context);
+ErrorOr<AcpiTable> find_acpi_table(const Rsdp& rsdp, StringView signature, PhysicalReader reader, void* context);
 
 // The sum of `length` bytes modulo 256; a valid table sums to 0.
 uint8_t acpi_checksum(const uint8_t* data, size_t length);
@@ -60,7 +59,7 @@ struct MadtProcessor {
     uint32_t apic_id;
     uint32_t acpi_uid;
     bool enabled; // False: online-capable, not running yet (may be hot-added).
-    bool x2apic;  // Came from an x2APIC entry (type 9).
+    bool x2apic; // Came from an x2APIC entry (type 9).
 };
 
 struct MadtIoApic {
@@ -79,7 +78,7 @@ struct MadtInterruptOverride {
 
 struct MadtInfo {
     uint64_t local_apic_address; // After any type 5 override.
-    uint32_t flags;              // Bit 0: PC-AT compatible dual 8259 PICs.
+    uint32_t flags; // Bit 0: PC-AT compatible dual 8259 PICs.
 
     // Enabled or online-capable processors, unique by APIC id, in table order.
     MadtProcessor processors[madt_max_processors];

@@ -51,8 +51,8 @@ ErrorOr<FwCfgFile> find_fw_cfg_file(const uint8_t* directory, size_t length, Str
     FwCfgFile found {};
     bool have_found = false;
     for (size_t i = 0; i < count; ++i) {
-        auto entry = TRY(parse_fw_cfg_directory_entry(
-            directory + fw_cfg_count_size + i * fw_cfg_entry_size, fw_cfg_entry_size));
+        auto entry = TRY(
+            parse_fw_cfg_directory_entry(directory + fw_cfg_count_size + i * fw_cfg_entry_size, fw_cfg_entry_size));
         if (!have_found && entry.name == name) {
             found = { entry.size, entry.selector };
             have_found = true;

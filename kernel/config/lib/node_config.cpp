@@ -35,8 +35,8 @@ void set_reason_about_value(ConfigDiagnostic& diagnostic, StringView value, cons
 {
     bool shortened = value.length() > static_cast<size_t>(max_quoted_length);
     int shown = shortened ? max_quoted_length : static_cast<int>(value.length());
-    format(diagnostic.reason, sizeof(diagnostic.reason), "\"%.*s%s\" %s", shown, value.data(),
-        shortened ? "..." : "", what);
+    format(diagnostic.reason, sizeof(diagnostic.reason), "\"%.*s%s\" %s", shown, value.data(), shortened ? "..." : "",
+        what);
 }
 
 // Unsigned decimal no greater than `max`: digits only, no sign, no spaces.
@@ -370,7 +370,7 @@ const char* fault_injection_name(FaultInjection inject)
 {
     auto index = static_cast<size_t>(inject);
     return index < sizeof(fault_injection_names) / sizeof(fault_injection_names[0]) ? fault_injection_names[index]
-                                                                                     : "?";
+                                                                                    : "?";
 }
 
 size_t format_node_config(const NodeConfig& config, char* buffer, size_t size)

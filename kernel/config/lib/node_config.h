@@ -26,8 +26,8 @@ enum class Role : uint8_t {
 constexpr uint8_t all_roles = 0x0f;
 
 enum class BootMode : uint8_t {
-    Shell,    // Interactive kernel shell on the console.
-    Ready,    // Start the node's managers and serve.
+    Shell, // Interactive kernel shell on the console.
+    Ready, // Start the node's managers and serve.
     Selftest, // Run the in-kernel KTAP selftests, then exit QEMU.
 };
 
@@ -36,8 +36,8 @@ enum class BootMode : uint8_t {
 enum class FaultInjection : uint8_t {
     None,
     Fault, // Take a CPU exception (panic banner).
-    Fail,  // Report a failing test case.
-    Hang,  // Stop producing output (silence timeout).
+    Fail, // Report a failing test case.
+    Hang, // Stop producing output (silence timeout).
 };
 
 struct Ipv4Address {

@@ -26,7 +26,7 @@ constexpr uint64_t symbol_lookup_max_distance = 1024 * 1024;
 struct SymbolLookup {
     StringView name;
     uint64_t symbol_address { 0 }; // Where the symbol starts.
-    uint64_t offset { 0 };         // The looked-up address minus symbol_address.
+    uint64_t offset { 0 }; // The looked-up address minus symbol_address.
     bool found { false };
 
     constexpr bool has_value() const { return found; }
