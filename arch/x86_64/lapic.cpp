@@ -94,20 +94,68 @@ void lapic_send_startup(uint32_t apic_id, uint8_t page_number)
     send_icr(apic_id, 0x00004600 | page_number); // STARTUP
 }
 
+namespace {
+
+struct Sample {
+    uint64_t tsc_elapsed;
+    uint32_t lapic_elapsed;
+    uint64_t uncertainty; // TSC cycles in which the start or end could lie
+};
+
+// One PIT window. Every PIT access is bracketed by TSC reads, so a window
+// in which the vCPU was descheduled (common under emulation on a busy
+// host) shows up as a large uncertainty and is discarded.
+Sample measure_window(uint32_t window_ms)
+{
+    write(reg::lvt_timer, lvt_masked);
+    uint64_t before_start = read_tsc();
+    pit_start_one_shot(static_cast<uint16_t>(pit_hz * window_ms / 1000));
+    write(reg::timer_initial, 0xffffffff);
+    uint64_t after_start = read_tsc();
+    uint64_t last_not_done = after_start;
+    uint64_t end = 0;
+    for (;;) {
+        bool done = pit_done();
+        uint64_t now = read_tsc();
+        if (done) {
+            end = now;
+            break;
+        }
+        last_not_done = now;
+    }
+    uint32_t lapic_elapsed = 0xffffffff - read(reg::timer_current);
+    write(reg::timer_initial, 0);
+    return { end - after_start, lapic_elapsed, (after_start - before_start) + (end - last_not_done) };
+}
+
+} // namespace
+
+// Several short windows; the median of the trustworthy ones.
 TimerCalibration lapic_calibrate_timer()
 {
-    constexpr uint32_t sample_ms = 20;
+    constexpr uint32_t window_ms = 10;
+    constexpr size_t window_count = 7;
     write(reg::timer_divide, 0x3); // divide by 16
-    write(reg::lvt_timer, lvt_masked);
-    pit_start_one_shot(static_cast<uint16_t>(pit_hz * sample_ms / 1000));
-    uint64_t tsc_start = read_tsc();
-    write(reg::timer_initial, 0xffffffff);
-    while (!pit_done())
-        relax();
-    uint32_t lapic_elapsed = 0xffffffff - read(reg::timer_current);
-    uint64_t tsc_elapsed = read_tsc() - tsc_start;
-    write(reg::timer_initial, 0);
-    return { static_cast<uint64_t>(lapic_elapsed) * 1000 / sample_ms, tsc_elapsed * 1000 / sample_ms };
+    Sample samples[window_count];
+    size_t kept = 0;
+    for (size_t i = 0; i < window_count; ++i) {
+        Sample sample = measure_window(window_ms);
+        // Keep windows whose edges are known to 0.2%.
+        if (sample.uncertainty * 500 < sample.tsc_elapsed)
+            samples[kept++] = sample;
+    }
+    if (kept == 0)
+        samples[kept++] = measure_window(window_ms);
+    // Insertion sort by TSC cycles; the median sample gives both rates.
+    for (size_t i = 1; i < kept; ++i) {
+        for (size_t j = i; j > 0 && samples[j].tsc_elapsed < samples[j - 1].tsc_elapsed; --j) {
+            Sample swap = samples[j];
+            samples[j] = samples[j - 1];
+            samples[j - 1] = swap;
+        }
+    }
+    const Sample& median = samples[kept / 2];
+    return { static_cast<uint64_t>(median.lapic_elapsed) * 1000 / window_ms, median.tsc_elapsed * 1000 / window_ms };
 }
 
 void lapic_timer_start_periodic(uint64_t lapic_timer_hz, uint32_t frequency_hz)

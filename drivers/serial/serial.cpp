@@ -16,6 +16,7 @@ constexpr uint16_t modem_control = 4;
 constexpr uint16_t line_status = 5;
 constexpr uint8_t line_status_data_ready = 0x01;
 constexpr uint8_t line_status_transmit_empty = 0x20;
+constexpr uint8_t line_status_transmitter_idle = 0x40;
 
 void put_byte(uint8_t byte)
 {
@@ -48,6 +49,14 @@ void serial_write(const char* chars, size_t count)
         if (chars[i] == '\n')
             put_byte('\r');
         put_byte(static_cast<uint8_t>(chars[i]));
+    }
+}
+
+void serial_flush()
+{
+    for (int spins = 0; spins < 1000000; ++spins) {
+        if (arch::in8(com1 + line_status) & line_status_transmitter_idle)
+            return;
     }
 }
 

@@ -10,6 +10,8 @@ void serial_initialize();
 void serial_write(const char* chars, size_t count);
 // Returns -1 when no byte is waiting.
 int serial_try_read();
+// Waits (bounded) until the transmitter is empty.
+void serial_flush();
 void serial_enable_receive_interrupt();
 
 constexpr uint8_t serial_irq = 4;

@@ -207,6 +207,8 @@ def build_command(options: RunOptions, accel: str) -> List[str]:
         program = [DEFAULT_QEMU]
     cmd = program + [
         "-no-reboot", "-nographic", "-serial", "stdio", "-monitor", "none",
+        # No default NIC (and its iPXE ROM); network tests add their own.
+        "-nic", "none",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
         "-cdrom", options.iso,
         "-smp", str(options.smp),

@@ -257,7 +257,7 @@ class Command(FakeQemuCase):
         self.assertEqual(r.verdict, "PASS", r.reason)
         argv = json.loads(self.argv_file.read_text())
         self.assertEqual(argv, [
-            "-no-reboot", "-nographic", "-serial", "stdio", "-monitor", "none",
+            "-no-reboot", "-nographic", "-serial", "stdio", "-monitor", "none", "-nic", "none",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-cdrom", str(self.iso), "-smp", "2", "-m", "512M", "-boot", "d",
             "-accel", "tcg", "-bios", str(ovmf),
