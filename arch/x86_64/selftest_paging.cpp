@@ -79,7 +79,8 @@ bool run_pinned(uint32_t cpu, void (*body)(void*), void* argument)
 
 void kernel_text_read_only_executable()
 {
-    for (uint64_t va : { address(__text_start), reinterpret_cast<uint64_t>(&text_probe_target), address(__text_end) - 1 }) {
+    for (uint64_t va :
+        { address(__text_start), reinterpret_cast<uint64_t>(&text_probe_target), address(__text_end) - 1 }) {
         KEXPECT(inside(va, __text_start, __text_end));
         auto attributes = KMUST(arch::query_attributes(va));
         KEXPECT(!attributes.writable);
@@ -110,7 +111,8 @@ void data_writable_no_execute()
 {
     KEXPECT(inside(address(&s_data_word), __data_start, __bss_start));
     KEXPECT(inside(address(&s_bss_word), __bss_start, __kernel_end));
-    for (uint64_t va : { address(__data_start), address(&s_data_word), address(&s_bss_word), address(__kernel_end) - 1 }) {
+    for (uint64_t va :
+        { address(__data_start), address(&s_data_word), address(&s_bss_word), address(__kernel_end) - 1 }) {
         auto attributes = KMUST(arch::query_attributes(va));
         KEXPECT(attributes.writable);
         KEXPECT_EQ(attributes.executable, !arch::paging_features().nx);
@@ -190,7 +192,8 @@ void map_round_trip_on_this_cpu(void*)
     auto* through_physmap = static_cast<volatile uint64_t*>(arch::physical_to_virtual(physical));
     *through_physmap = 0x0123456789abcdefull;
 
-    KEXPECT_EQ(errno_of(arch::map_page(scratch_virtual + 8, physical, { .writable = true })), static_cast<int>(Errno::INVAL));
+    KEXPECT_EQ(
+        errno_of(arch::map_page(scratch_virtual + 8, physical, { .writable = true })), static_cast<int>(Errno::INVAL));
     auto mapped = arch::map_page(scratch_virtual, physical, { .writable = true, .executable = false });
     KEXPECT(!mapped.is_error());
     if (!mapped.is_error()) {
@@ -274,13 +277,9 @@ void paging_features_enabled_on_every_cpu()
 
 } // namespace
 
-SELFTEST_SUITE(arch_paging, CONFIG_PAGING_SELFTEST,
-    SELFTEST_CASE(kernel_text_read_only_executable),
-    SELFTEST_CASE(rodata_read_only_no_execute),
-    SELFTEST_CASE(data_writable_no_execute),
-    SELFTEST_CASE(physmap_no_execute),
-    SELFTEST_CASE(kernel_stack_guard_pages_fault),
-    SELFTEST_CASE(map_translate_unmap_round_trip),
-    SELFTEST_CASE(paging_features_enabled_on_every_cpu));
+SELFTEST_SUITE(arch_paging, CONFIG_PAGING_SELFTEST, SELFTEST_CASE(kernel_text_read_only_executable),
+    SELFTEST_CASE(rodata_read_only_no_execute), SELFTEST_CASE(data_writable_no_execute),
+    SELFTEST_CASE(physmap_no_execute), SELFTEST_CASE(kernel_stack_guard_pages_fault),
+    SELFTEST_CASE(map_translate_unmap_round_trip), SELFTEST_CASE(paging_features_enabled_on_every_cpu));
 
 } // namespace tessera

@@ -54,8 +54,8 @@ void every_cpu_online_with_distinct_apic_id()
 }
 
 struct Placement {
-    uint32_t pinned;
     uint64_t expected_thread_id;
+    uint32_t pinned;
     kstd::atomic<bool> id_known { false };
     // Filled by the pinned thread.
     uint32_t samples;
@@ -228,10 +228,8 @@ void cross_cpu_wakeup()
 
 } // namespace
 
-SELFTEST_SUITE(arch_smp, CONFIG_SMP_SELFTEST,
-    SELFTEST_CASE(every_cpu_online_with_distinct_apic_id),
-    SELFTEST_CASE(pinned_thread_runs_on_its_cpu),
-    SELFTEST_CASE(timer_ticks_advance_on_every_cpu),
+SELFTEST_SUITE(arch_smp, CONFIG_SMP_SELFTEST, SELFTEST_CASE(every_cpu_online_with_distinct_apic_id),
+    SELFTEST_CASE(pinned_thread_runs_on_its_cpu), SELFTEST_CASE(timer_ticks_advance_on_every_cpu),
     SELFTEST_CASE(cross_cpu_wakeup));
 
 } // namespace tessera
