@@ -118,8 +118,10 @@ def scenarios():
     selftest = "tessera.mode=selftest"
     ready = "tessera.mode=ready"
     out = [
-        scenario("selftest-seabios-smp2", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$"),
-        scenario("selftest-ovmf-smp2", "uefi", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$"),
+        scenario("selftest-seabios-smp2", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_lines=[r"^    # 2 CPUs online$"]),
+        scenario("selftest-ovmf-smp2", "uefi", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_lines=[r"^    # 2 CPUs online$"]),
     ]
     for firmware in ("bios", "uefi"):
         for smp in (1, 2):

@@ -130,6 +130,8 @@ size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count)
     return started;
 }
 
+void send_reschedule_ipi(const PerCpu& cpu) { lapic_send_ipi(cpu.apic_id, vector::reschedule_ipi); }
+
 void smp_broadcast_ipi(uint8_t vector)
 {
     uint32_t me = this_cpu().index;

@@ -21,11 +21,16 @@ SpinlockProtected<StackSlots, LockRank::KernelStacks> s_slots;
 
 uint64_t slot_bottom(size_t slot) { return KERNEL_STACKS_BASE + slot * slot_size + page_size; }
 
+// Maps whatever of the slot is not mapped yet, so a slot left half-mapped
+// by an earlier out-of-memory failure is completed by the next attempt.
 ErrorOr<void> map_slot(size_t slot)
 {
     for (uint64_t offset = 0; offset < kernel_stack_size; offset += page_size) {
+        uint64_t address = slot_bottom(slot) + offset;
+        if (arch::is_mapped(address))
+            continue;
         uint64_t physical = TRY(allocate_physical_page());
-        auto result = arch::map_page(slot_bottom(slot) + offset, physical, { .writable = true, .executable = false });
+        auto result = arch::map_page(address, physical, { .writable = true, .executable = false });
         if (result.is_error()) {
             MUST(free_physical_page(physical));
             return result.release_error();
@@ -61,8 +66,6 @@ ErrorOr<KernelStack> kernel_stack_allocate()
     if (slot == Bitmap::npos)
         return Error(Errno::NOMEM, "no free kernel stack slot");
     if (needs_mapping) {
-        // A partial mapping stays recorded nowhere; the slot is retried later
-        // as unmapped and map_page() reports the pages already there.
         auto result = map_slot(slot);
         if (result.is_error()) {
             s_slots.with([&](StackSlots& slots) { Bitmap(slots.in_use_words, slot_count).clear(slot); });

@@ -1,5 +1,6 @@
 #include <arch/cpu.h>
 #include <arch/per_cpu.h>
+#include <arch/smp.h>
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/locking/spinlock.h>
@@ -23,16 +24,36 @@ struct RunQueue {
 
 SpinlockProtected<RunQueue, LockRank::Scheduler> s_run_queue;
 
-// The first runnable thread this CPU may run, taken off the queue.
-Thread* take_next(RunQueue& queue, uint32_t cpu_index)
+// The first runnable thread this CPU may run, taken off the queue. A thread
+// still on another CPU (woken before it finished switching away) is left
+// for later: taking it now would let two CPUs decide its fate at once.
+Thread* take_next(RunQueue& queue, uint32_t cpu_index, Thread* current)
 {
     for (Thread* thread = queue.threads.first(); thread != nullptr; thread = queue.threads.next_of(*thread)) {
+        if (thread != current && thread->m_on_cpu.load(kstd::memory_order_acquire))
+            continue;
         if (thread->pinned_cpu() == Thread::any_cpu || static_cast<uint32_t>(thread->pinned_cpu()) == cpu_index) {
             queue.threads.remove(*thread);
             return thread;
         }
     }
     return nullptr;
+}
+
+// A CPU sitting in its idle thread only notices new work at its next tick;
+// an IPI gets it there now.
+void kick_an_idle_cpu(const Thread& thread)
+{
+    uint32_t me = arch::this_cpu().index;
+    for (size_t i = 0; i < arch::cpu_count(); ++i) {
+        arch::PerCpu& cpu = arch::cpu_at(i);
+        if (i == me || !cpu.online.load(kstd::memory_order_acquire) || cpu.current_thread != cpu.idle_thread)
+            continue;
+        if (thread.pinned_cpu() != Thread::any_cpu && static_cast<size_t>(thread.pinned_cpu()) != i)
+            continue;
+        arch::send_reschedule_ipi(cpu);
+        return;
+    }
 }
 
 } // namespace
@@ -55,7 +76,7 @@ void Scheduler::schedule()
             current->m_state = Thread::State::Runnable;
             queue.threads.append(*current);
         }
-        Thread* chosen = take_next(queue, cpu.index);
+        Thread* chosen = take_next(queue, cpu.index, current);
         if (chosen == nullptr)
             chosen = current->m_state == Thread::State::Running ? current : cpu.idle_thread;
         chosen->m_state = Thread::State::Running;
@@ -84,14 +105,26 @@ void Scheduler::block_current()
     s_run_queue.with([&](RunQueue&) { self.m_state = Thread::State::Blocked; });
 }
 
+void Scheduler::exit_current()
+{
+    arch::disable_interrupts();
+    Thread& self = current_thread();
+    s_run_queue.with([&](RunQueue&) { self.m_state = Thread::State::Dead; });
+    schedule();
+    panic("dead thread %s was scheduled", self.name());
+}
+
 void Scheduler::wake(Thread& thread)
 {
-    s_run_queue.with([&](RunQueue& queue) {
+    bool queued = s_run_queue.with([&](RunQueue& queue) {
         if (thread.m_state != Thread::State::Blocked)
-            return;
+            return false;
         thread.m_state = Thread::State::Runnable;
         queue.threads.append(thread);
+        return true;
     });
+    if (queued)
+        kick_an_idle_cpu(thread);
 }
 
 void Scheduler::make_runnable(Thread& thread)
@@ -100,6 +133,7 @@ void Scheduler::make_runnable(Thread& thread)
         thread.m_state = Thread::State::Runnable;
         queue.threads.append(thread);
     });
+    kick_an_idle_cpu(thread);
 }
 
 void Scheduler::timer_tick()

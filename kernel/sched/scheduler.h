@@ -24,6 +24,8 @@ public:
     // Marks the current thread blocked; the caller calls schedule() after
     // dropping its own lock. Called with the waiter's queue lock held.
     static void block_current();
+    // Ends the current thread: it becomes Dead and is never scheduled again.
+    [[noreturn]] static void exit_current();
     // Blocked -> Runnable and queued; no effect on a thread in any other state.
     static void wake(Thread& thread);
     static void make_runnable(Thread& thread);

@@ -33,11 +33,7 @@ extern "C" [[noreturn]] void thread_start()
     // Exit: mark dead and wake joiners; the stack is freed by join() once
     // the switch away from it has completed (m_on_cpu false).
     s_exits.change_and_wake_all([&] { self.m_exited.store(true, kstd::memory_order_release); });
-    arch::disable_interrupts();
-    Scheduler::block_current();
-    self.m_state = Thread::State::Dead;
-    Scheduler::schedule();
-    panic("dead thread %s was scheduled", self.name());
+    Scheduler::exit_current();
 }
 
 ErrorOr<Thread*> Thread::try_create(const char* name, Entry entry, void* argument, int pinned_cpu)

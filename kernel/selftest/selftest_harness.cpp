@@ -9,12 +9,6 @@
 #include <kernel/sched/thread.h>
 #include <kernel/selftest/selftest.h>
 
-// FIXME: Kconfig has no switch for this suite yet; until it gets one
-// (default SELFTEST_ALL), the harness suite is always built, because the
-// runner's fault-injection tests depend on it.
-#ifndef CONFIG_SELFTEST_HARNESS_SELFTEST
-#    define CONFIG_SELFTEST_HARNESS_SELFTEST 1
-#endif
 
 namespace tessera {
 

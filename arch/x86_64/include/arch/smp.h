@@ -1,6 +1,7 @@
 #pragma once
 // Bringing up the application processors found in the ACPI MADT.
 
+#include <arch/per_cpu.h>
 #include <kernel/lib/error_or.h>
 
 namespace tessera::arch {
@@ -12,6 +13,9 @@ void smp_reserve_trampoline_page();
 // Starts every CPU in `apic_ids` except this one; returns how many came
 // online. Each AP runs `ap_main(cpu_index)` on its idle thread.
 size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count);
+
+// Makes `cpu` run its scheduler now (it may be halted in its idle loop).
+void send_reschedule_ipi(const PerCpu& cpu);
 
 // Sends `vector` to every online CPU except this one.
 void smp_broadcast_ipi(uint8_t vector);
