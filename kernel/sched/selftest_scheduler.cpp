@@ -348,9 +348,40 @@ void context_switch_count_increases()
 
 } // namespace
 
+// Short-lived threads that sleep, yield and exit in bursts, so wake-ups from
+// the tick and exits race with other CPUs' schedulers. Caught a thread
+// being taken by a second CPU before the first had switched away from it
+// (it was then run after it had died).
+void exit_and_wakeup_race_stress()
+{
+    constexpr size_t rounds = 40;
+    constexpr size_t burst = 16;
+    kstd::atomic<size_t> finished { 0 };
+    for (size_t round = 0; round < rounds; ++round) {
+        Thread* threads[burst] {};
+        for (size_t i = 0; i < burst; ++i) {
+            threads[i] = KMUST(Thread::try_create(
+                "racer",
+                [](void* argument) {
+                    auto* counter = static_cast<kstd::atomic<size_t>*>(argument);
+                    size_t n = counter->fetch_add(0) % 3;
+                    if (n == 0)
+                        sleep_ns(100000);
+                    else if (n == 1)
+                        Scheduler::yield();
+                    counter->fetch_add(1);
+                },
+                &finished));
+        }
+        for (Thread* thread : threads)
+            thread->join();
+    }
+    KEXPECT_EQ(finished.load(), rounds * burst);
+}
+
 SELFTEST_SUITE(sched_threads, CONFIG_SCHED_SELFTEST, SELFTEST_CASE(create_and_join_with_arguments),
     SELFTEST_CASE(many_threads_all_run), SELFTEST_CASE(preemption_without_yield),
     SELFTEST_CASE(yield_hands_over_the_cpu), SELFTEST_CASE(wait_queue_producer_consumer),
-    SELFTEST_CASE(context_switch_count_increases));
+    SELFTEST_CASE(context_switch_count_increases), SELFTEST_CASE(exit_and_wakeup_race_stress));
 
 } // namespace tessera
