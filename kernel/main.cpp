@@ -58,11 +58,11 @@ void halt_interrupt(arch::RegisterState&)
 
 void spurious_interrupt(arch::RegisterState&) { }
 
-void reserve_boot_ranges(const BootInfo& info, uint64_t info_physical, uint64_t info_size, PhysicalRange* reserved,
-    size_t& count)
+void reserve_boot_ranges(
+    const BootInfo& info, uint64_t info_physical, uint64_t info_size, PhysicalRange* reserved, size_t& count)
 {
-    reserved[count++] = { arch::virtual_to_physical(__kernel_start),
-        static_cast<uint64_t>(__kernel_end - __kernel_start) };
+    reserved[count++]
+        = { arch::virtual_to_physical(__kernel_start), static_cast<uint64_t>(__kernel_end - __kernel_start) };
     reserved[count++] = { info_physical, info_size };
     for (size_t i = 0; i < info.module_count; ++i)
         reserved[count++] = { info.modules[i].start, info.modules[i].end - info.modules[i].start };
@@ -74,8 +74,8 @@ void install_symbols(const BootInfo& info)
         const BootModule& module = info.modules[i];
         if (!(module.name == "symbols"))
             continue;
-        auto result = symbols_install(static_cast<const uint8_t*>(arch::physical_to_virtual(module.start)),
-            module.end - module.start);
+        auto result = symbols_install(
+            static_cast<const uint8_t*>(arch::physical_to_virtual(module.start)), module.end - module.start);
         if (result.is_error())
             warnln("symbols: module rejected (%s); backtraces will show addresses only",
                 result.error().what() ? result.error().what() : errno_name(result.error().code()));
@@ -161,8 +161,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_physical)
     PhysicalRange reserved[2 + boot_info_max_modules];
     size_t reserved_count = 0;
     reserve_boot_ranges(info, info_physical, info_size, reserved, reserved_count);
-    auto memory = physical_memory_initialize(
-        { info.memory_regions, info.memory_region_count, reserved, reserved_count });
+    auto memory
+        = physical_memory_initialize({ info.memory_regions, info.memory_region_count, reserved, reserved_count });
     if (memory.is_error())
         refuse_boot("no usable memory in the firmware's memory map (%s)", errno_name(memory.error().code()));
     auto stats = physical_memory_stats();

@@ -1,11 +1,11 @@
 #include <arch/cpu.h>
 #include <arch/interrupts.h>
 #include <arch/per_cpu.h>
+#include <drivers/qemu/debug_exit.h>
+#include <drivers/serial/serial.h>
 #include <kernel/console/panic.h>
 #include <kernel/debug/symbols.h>
 #include <kernel/lib/format.h>
-#include <drivers/serial/serial.h>
-#include <drivers/qemu/debug_exit.h>
 
 extern "C" {
 extern const uint64_t interrupt_stub_table[256];
@@ -42,8 +42,8 @@ constinit kstd::atomic<InterruptHandler> s_handlers[256] {};
 
 const char* const exception_names[32] = { "divide error", "debug", "NMI", "breakpoint", "overflow",
     "bound range exceeded", "invalid opcode", "device not available", "double fault", "coprocessor segment overrun",
-    "invalid TSS", "segment not present", "stack-segment fault", "general protection fault", "page fault",
-    "reserved", "x87 floating-point error", "alignment check", "machine check", "SIMD floating-point error",
+    "invalid TSS", "segment not present", "stack-segment fault", "general protection fault", "page fault", "reserved",
+    "x87 floating-point error", "alignment check", "machine check", "SIMD floating-point error",
     "virtualization exception", "control protection exception", "reserved", "reserved", "reserved", "reserved",
     "reserved", "reserved", "hypervisor injection", "VMM communication", "security exception", "reserved" };
 

@@ -54,7 +54,7 @@ void pit_start_one_shot(uint16_t count)
 {
     uint8_t gate = in8(0x61);
     out8(0x61, static_cast<uint8_t>((gate & ~0x02) & ~0x01)); // gate low, speaker off
-    out8(0x43, 0xb0);                                       // channel 2, lo/hi, mode 0, binary
+    out8(0x43, 0xb0); // channel 2, lo/hi, mode 0, binary
     out8(0x42, static_cast<uint8_t>(count));
     out8(0x42, static_cast<uint8_t>(count >> 8));
     out8(0x61, static_cast<uint8_t>((gate & ~0x02) | 0x01)); // gate high: start

@@ -36,10 +36,7 @@ constinit uint64_t s_mmio_next = MMIO_WINDOW_BASE;
 
 uint64_t* table_at(uint64_t physical) { return static_cast<uint64_t*>(physical_to_virtual(physical)); }
 
-size_t index_of(uint64_t virtual_address, int level)
-{
-    return (virtual_address >> (12 + 9 * level)) & 0x1ff;
-}
+size_t index_of(uint64_t virtual_address, int level) { return (virtual_address >> (12 + 9 * level)) & 0x1ff; }
 
 uint64_t nx_bit(bool executable) { return (!executable && s_features.nx) ? pte_no_execute : 0; }
 

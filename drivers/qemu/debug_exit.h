@@ -8,10 +8,10 @@
 namespace tessera {
 
 enum class ExitCode : uint8_t {
-    Success = 0x10,       // QEMU status 33
-    TestFailure = 0x11,   // 35: a selftest failed
-    Panic = 0x12,         // 37: panic or unexpected exception
-    BootRefused = 0x13,   // 39: bad configuration, too little memory, no long mode
+    Success = 0x10, // QEMU status 33
+    TestFailure = 0x11, // 35: a selftest failed
+    Panic = 0x12, // 37: panic or unexpected exception
+    BootRefused = 0x13, // 39: bad configuration, too little memory, no long mode
 };
 
 [[noreturn]] void exit_qemu(ExitCode code);

@@ -34,7 +34,7 @@ void serial_initialize()
 {
     arch::out8(com1 + interrupt_enable, 0x00);
     arch::out8(com1 + line_control, 0x80); // divisor latch
-    arch::out8(com1 + data, 0x01);         // 115200 baud
+    arch::out8(com1 + data, 0x01); // 115200 baud
     arch::out8(com1 + interrupt_enable, 0x00);
     arch::out8(com1 + line_control, 0x03); // 8n1
     arch::out8(com1 + fifo_control, 0xc7); // FIFO on, cleared, 14-byte threshold

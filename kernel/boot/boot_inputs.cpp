@@ -63,7 +63,8 @@ NodeConfig read_node_config(const BootInfo& info)
         if (!length.is_error()) {
             StringView text(reinterpret_cast<const char*>(s_fw_cfg_text), length.value());
             if (apply_config(config, text, diagnostic).is_error())
-                refuse_boot("configuration: %s: %s (from fw_cfg opt/tessera/config)", diagnostic.key, diagnostic.reason);
+                refuse_boot(
+                    "configuration: %s: %s (from fw_cfg opt/tessera/config)", diagnostic.key, diagnostic.reason);
         }
     }
     s_config = config;

@@ -23,8 +23,8 @@ void console_write(const char* chars, size_t count);
 #define warnln(...) ::tessera::log(::tessera::LogLevel::Warn, __VA_ARGS__)
 #define errorln(...) ::tessera::log(::tessera::LogLevel::Error, __VA_ARGS__)
 // Debug output that is always compiled and switched by a Kconfig option.
-#define dbgln_if(flag, ...)                                 \
-    do {                                                    \
-        if constexpr (flag)                                 \
-            ::tessera::log(::tessera::LogLevel::Info, __VA_ARGS__); \
+#define dbgln_if(flag, ...)                                                                                            \
+    do {                                                                                                               \
+        if constexpr (flag)                                                                                            \
+            ::tessera::log(::tessera::LogLevel::Info, __VA_ARGS__);                                                    \
     } while (0)

@@ -35,8 +35,8 @@ void print_backtrace(unsigned long frame_pointer)
     raw_print("Backtrace:\n");
     for (int depth = 0; depth < 32 && frame_pointer != 0; ++depth) {
         // Walk only frames that are aligned, in kernel space and mapped.
-        if ((frame_pointer & 7) != 0 || frame_pointer < 0xffff800000000000ul
-            || !arch::is_mapped(frame_pointer) || !arch::is_mapped(frame_pointer + 15))
+        if ((frame_pointer & 7) != 0 || frame_pointer < 0xffff800000000000ul || !arch::is_mapped(frame_pointer)
+            || !arch::is_mapped(frame_pointer + 15))
             break;
         auto* frame = reinterpret_cast<unsigned long*>(frame_pointer);
         unsigned long return_address = frame[1];

@@ -6,10 +6,10 @@ namespace tessera {
 [[noreturn]] void verify_failed(const char* expression, const char* file, int line);
 }
 
-#define VERIFY(expression)                                          \
-    do {                                                            \
-        if (!(expression)) [[unlikely]]                             \
-            ::tessera::verify_failed(#expression, __FILE__, __LINE__); \
+#define VERIFY(expression)                                                                                             \
+    do {                                                                                                               \
+        if (!(expression)) [[unlikely]]                                                                                \
+            ::tessera::verify_failed(#expression, __FILE__, __LINE__);                                                 \
     } while (0)
 
 #define VERIFY_NOT_REACHED() ::tessera::verify_failed("not reached", __FILE__, __LINE__)

@@ -5,8 +5,8 @@ namespace tessera {
 const char* errno_name(Errno code)
 {
     switch (code) {
-#define TESSERA_ERRNO_NAME(name) \
-    case Errno::name:            \
+#define TESSERA_ERRNO_NAME(name)                                                                                       \
+    case Errno::name:                                                                                                  \
         return "E" #name;
         TESSERA_ERRNO_NAME(PERM)
         TESSERA_ERRNO_NAME(NOENT)

@@ -22,9 +22,10 @@ public:
         new (&m_storage.value) T(kstd::move(value));
     }
     template<typename U>
-        requires(!kstd::is_same_v<kstd::remove_cvref_t<U>, T> && !kstd::is_same_v<kstd::remove_cvref_t<U>, Error>
-            && !kstd::is_same_v<kstd::remove_cvref_t<U>, ErrorOr<T>> && kstd::convertible_to<U, T>)
-    ErrorOr(U&& value)
+    requires(
+        !kstd::is_same_v<kstd::remove_cvref_t<U>,
+            T> && !kstd::is_same_v<kstd::remove_cvref_t<U>, Error> && !kstd::is_same_v<kstd::remove_cvref_t<U>, ErrorOr<T>> && kstd::convertible_to<U, T>)
+        ErrorOr(U&& value)
         : m_has_value(true)
     {
         new (&m_storage.value) T(kstd::forward<U>(value));
@@ -111,18 +112,18 @@ private:
 
 // Evaluates `expression`; on error returns the error from the enclosing
 // function, otherwise yields the value.
-#define TRY(expression)                                  \
-    ({                                                   \
-        auto&& _tessera_result = (expression);           \
-        if (_tessera_result.is_error()) [[unlikely]]     \
-            return _tessera_result.release_error();      \
-        _tessera_result.release_value();                 \
+#define TRY(expression)                                                                                                \
+    ({                                                                                                                 \
+        auto&& _tessera_result = (expression);                                                                         \
+        if (_tessera_result.is_error()) [[unlikely]]                                                                   \
+            return _tessera_result.release_error();                                                                    \
+        _tessera_result.release_value();                                                                               \
     })
 
 // Evaluates `expression` and panics (kernel) or aborts (host) on error.
-#define MUST(expression)                                 \
-    ({                                                   \
-        auto&& _tessera_result = (expression);           \
-        VERIFY(!_tessera_result.is_error());             \
-        _tessera_result.release_value();                 \
+#define MUST(expression)                                                                                               \
+    ({                                                                                                                 \
+        auto&& _tessera_result = (expression);                                                                         \
+        VERIFY(!_tessera_result.is_error());                                                                           \
+        _tessera_result.release_value();                                                                               \
     })

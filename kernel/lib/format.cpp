@@ -42,8 +42,8 @@ private:
     size_t m_total { 0 };
 };
 
-void emit_padded(Writer& out, const Spec& spec, const char* body, size_t length, const char* prefix = "",
-    size_t prefix_length = 0)
+void emit_padded(
+    Writer& out, const Spec& spec, const char* body, size_t length, const char* prefix = "", size_t prefix_length = 0)
 {
     int fill = spec.width - static_cast<int>(length + prefix_length);
     if (fill < 0)

@@ -16,15 +16,18 @@
 
 namespace kstd {
 using std::addressof;
+using std::align_val_t;
 using std::atomic;
 using std::atomic_ref;
 using std::conditional_t;
+using std::convertible_to;
 using std::decay_t;
 using std::declval;
 using std::enable_if_t;
 using std::exchange;
 using std::forward;
 using std::initializer_list;
+using std::integral;
 using std::is_integral_v;
 using std::is_same_v;
 using std::is_signed_v;
@@ -42,13 +45,10 @@ using std::nothrow_t;
 using std::numeric_limits;
 using std::remove_cvref_t;
 using std::remove_reference_t;
+using std::same_as;
 using std::size_t;
 using std::swap;
-using std::align_val_t;
-using std::integral;
 using std::unsigned_integral;
-using std::same_as;
-using std::convertible_to;
 } // namespace kstd
 
 #if defined(TESSERA_KERNEL) && TESSERA_KERNEL

@@ -10,17 +10,17 @@
 namespace tessera {
 
 enum class LockRank : uint8_t {
-    Selftest = 0,      // data private to a selftest case
-    Mutex = 1,         // a mutex's own state
-    WaitQueue = 2,     // a wait queue's waiter list
-    Timer = 3,         // the sleeping-thread list
-    KernelStacks = 4,  // kernel stack slots
-    Heap = 5,          // kernel heap
-    PageTables = 6,    // kernel page tables
+    Selftest = 0, // data private to a selftest case
+    Mutex = 1, // a mutex's own state
+    WaitQueue = 2, // a wait queue's waiter list
+    Timer = 3, // the sleeping-thread list
+    KernelStacks = 4, // kernel stack slots
+    Heap = 5, // kernel heap
+    PageTables = 6, // kernel page tables
     PageAllocator = 7, // physical page frames
-    Scheduler = 8,     // run queue and thread states
-    Interrupts = 9,    // IRQ routing
-    Console = 10,      // serial console output
+    Scheduler = 8, // run queue and thread states
+    Interrupts = 9, // IRQ routing
+    Console = 10, // serial console output
 };
 
 const char* lock_rank_name(LockRank rank);

@@ -11,7 +11,7 @@ constexpr size_t kernel_stack_size = 16 * 1024;
 
 struct KernelStack {
     uint64_t bottom; // lowest mapped byte; the guard page is just below
-    uint64_t top;    // initial stack pointer
+    uint64_t top; // initial stack pointer
     uint32_t slot;
 };
 

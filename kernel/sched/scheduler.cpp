@@ -189,7 +189,8 @@ void Scheduler::initialize_on_boot_cpu(KernelStack boot_stack)
 
     // The BSP's idle thread starts in idle_loop the first time the boot
     // thread blocks or is preempted with nothing else to run.
-    Thread* idle = MUST(Thread::try_create("idle", [](void*) { idle_loop(); }, nullptr, 0));
+    Thread* idle = MUST(Thread::try_create(
+        "idle", [](void*) { idle_loop(); }, nullptr, 0));
     // try_create queued it; the idle thread must never sit in the run queue.
     s_run_queue.with([&](RunQueue& queue) {
         queue.threads.remove(*idle);

@@ -54,8 +54,8 @@ public:
     // context switch after the registers are saved, so another CPU may
     // resume the thread only then.
     kstd::atomic<bool> m_on_cpu { false };
-    IntrusiveListNode m_run_node;   // run queue
-    IntrusiveListNode m_wait_node;  // a wait queue
+    IntrusiveListNode m_run_node; // run queue
+    IntrusiveListNode m_wait_node; // a wait queue
     IntrusiveListNode m_sleep_node; // the sleep queue
     uint64_t m_wake_deadline_ns { 0 };
     kstd::atomic<bool> m_exited { false };

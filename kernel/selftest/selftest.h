@@ -38,40 +38,41 @@ bool selftest_current_case_failed();
 
 } // namespace tessera
 
-#define SELFTEST_CASE(function_name) ::tessera::SelftestCase { #function_name, function_name }
+#define SELFTEST_CASE(function_name)                                                                                   \
+    ::tessera::SelftestCase { #function_name, function_name }
 
 // The explicit alignment keeps the section a plain array: unasked, GCC
 // aligns objects of 32 bytes or more to 32, padding between suites.
-#define SELFTEST_SUITE(suite_name, config_option, ...)                                                       \
-    static const ::tessera::SelftestCase suite_name##_cases[] = { __VA_ARGS__ };                         \
-    [[gnu::section(".kselftest_suites"), gnu::used, gnu::aligned(alignof(::tessera::SelftestSuite))]]     \
-    static const ::tessera::SelftestSuite suite_name##_suite                                             \
-        = { #suite_name, (config_option) != 0, #config_option, suite_name##_cases,                         \
+#define SELFTEST_SUITE(suite_name, config_option, ...)                                                                 \
+    static const ::tessera::SelftestCase suite_name##_cases[] = { __VA_ARGS__ };                                       \
+    [[gnu::section(".kselftest_suites"), gnu::used,                                                                    \
+        gnu::aligned(alignof(::tessera::SelftestSuite))]] static const ::tessera::SelftestSuite suite_name##_suite     \
+        = { #suite_name, (config_option) != 0, #config_option, suite_name##_cases,                                     \
               sizeof(suite_name##_cases) / sizeof(suite_name##_cases[0]) }
 
-#define KEXPECT(condition)                                                            \
-    do {                                                                              \
-        if (!(condition))                                                             \
-            ::tessera::selftest_fail(__FILE__, __LINE__, "expected %s", #condition);  \
+#define KEXPECT(condition)                                                                                             \
+    do {                                                                                                               \
+        if (!(condition))                                                                                              \
+            ::tessera::selftest_fail(__FILE__, __LINE__, "expected %s", #condition);                                   \
     } while (0)
 
-#define KEXPECT_EQ(actual, expected)                                                                        \
-    do {                                                                                                    \
-        auto _actual = (actual);                                                                            \
-        auto _expected = (expected);                                                                        \
-        if (!(_actual == _expected))                                                                        \
-            ::tessera::selftest_fail(__FILE__, __LINE__, "expected %s == %s, got %lld vs %lld", #actual, #expected, \
-                static_cast<long long>(_actual), static_cast<long long>(_expected));                        \
+#define KEXPECT_EQ(actual, expected)                                                                                   \
+    do {                                                                                                               \
+        auto _actual = (actual);                                                                                       \
+        auto _expected = (expected);                                                                                   \
+        if (!(_actual == _expected))                                                                                   \
+            ::tessera::selftest_fail(__FILE__, __LINE__, "expected %s == %s, got %lld vs %lld", #actual, #expected,    \
+                static_cast<long long>(_actual), static_cast<long long>(_expected));                                   \
     } while (0)
 
 // Evaluates an ErrorOr expression and fails the case (and returns) on error.
-#define KMUST(expression)                                                                             \
-    ({                                                                                                \
-        auto _result = (expression);                                                                  \
-        if (_result.is_error()) {                                                                     \
-            ::tessera::selftest_fail(__FILE__, __LINE__, "%s failed: %s", #expression,               \
-                ::tessera::errno_name(_result.error().code()));                                       \
-            return;                                                                                   \
-        }                                                                                             \
-        _result.release_value();                                                                      \
+#define KMUST(expression)                                                                                              \
+    ({                                                                                                                 \
+        auto _result = (expression);                                                                                   \
+        if (_result.is_error()) {                                                                                      \
+            ::tessera::selftest_fail(                                                                                  \
+                __FILE__, __LINE__, "%s failed: %s", #expression, ::tessera::errno_name(_result.error().code()));      \
+            return;                                                                                                    \
+        }                                                                                                              \
+        _result.release_value();                                                                                       \
     })

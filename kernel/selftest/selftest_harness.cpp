@@ -9,7 +9,6 @@
 #include <kernel/sched/thread.h>
 #include <kernel/selftest/selftest.h>
 
-
 namespace tessera {
 
 namespace {

@@ -79,9 +79,8 @@ void print_uptime()
 {
     uint64_t ns = uptime_ns();
     console_print("up %llu.%03llu s, %zu cpus, %llu context switches\n",
-        static_cast<unsigned long long>(ns / ns_per_second),
-        static_cast<unsigned long long>(ns / ns_per_ms % 1000), arch::cpu_count(),
-        static_cast<unsigned long long>(Scheduler::context_switches()));
+        static_cast<unsigned long long>(ns / ns_per_second), static_cast<unsigned long long>(ns / ns_per_ms % 1000),
+        arch::cpu_count(), static_cast<unsigned long long>(Scheduler::context_switches()));
 }
 
 void print_memory()

@@ -39,8 +39,8 @@ struct IrqOverride {
     uint32_t gsi;
     uint16_t flags;
 };
-ErrorOr<void> ioapic_initialize(const IoApicDescription* ioapics, size_t count, const IrqOverride* overrides,
-    size_t override_count);
+ErrorOr<void> ioapic_initialize(
+    const IoApicDescription* ioapics, size_t count, const IrqOverride* overrides, size_t override_count);
 // Routes legacy ISA `irq` (after MADT overrides) to `vector` on the CPU with `apic_id`.
 ErrorOr<void> ioapic_route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id);
 size_t ioapic_count();

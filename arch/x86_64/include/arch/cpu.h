@@ -53,13 +53,13 @@ inline void write_msr(uint32_t msr, uint64_t value)
     asm volatile("wrmsr" ::"c"(msr), "a"(static_cast<uint32_t>(value)), "d"(static_cast<uint32_t>(value >> 32)));
 }
 
-#define TESSERA_CONTROL_REGISTER(n)                              \
-    inline uint64_t read_cr##n()                                 \
-    {                                                            \
-        uint64_t value;                                          \
-        asm volatile("mov %%cr" #n ", %0" : "=r"(value));        \
-        return value;                                            \
-    }                                                            \
+#define TESSERA_CONTROL_REGISTER(n)                                                                                    \
+    inline uint64_t read_cr##n()                                                                                       \
+    {                                                                                                                  \
+        uint64_t value;                                                                                                \
+        asm volatile("mov %%cr" #n ", %0" : "=r"(value));                                                              \
+        return value;                                                                                                  \
+    }                                                                                                                  \
     inline void write_cr##n(uint64_t value) { asm volatile("mov %0, %%cr" #n ::"r"(value) : "memory"); }
 TESSERA_CONTROL_REGISTER(0)
 TESSERA_CONTROL_REGISTER(2)
