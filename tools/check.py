@@ -2,6 +2,7 @@
 """make check: every test tier, one summary line.
 
 Tiers, in order:
+  style    clang-format (no diff) and clang-tidy (no warning) over the tree
   host     GoogleTest suites of the portable code (ASan + UBSan), via ctest
   runner   the QEMU runner's own tests (it must fail on failing, panicking,
            hanging and truncated runs)
@@ -50,6 +51,25 @@ class Tally:
 
 def say(message):
     print(message, flush=True)
+
+
+def run_style(tally):
+    say("== style: clang-format and clang-tidy")
+    files = subprocess.run(["git", "ls-files", "*.cpp", "*.h"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                           check=False).stdout.split()
+    checks = [
+        ("clang-format", ["clang-format", "--dry-run", "--Werror", *files]),
+        ("clang-tidy", ["scripts/tidy.sh"]),
+    ]
+    for name, command in checks:
+        result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if result.returncode == 0:
+            say(f"   PASS {name}")
+            tally.add(1, 0)
+        else:
+            say(result.stdout[-4000:])
+            say(f"   FAIL {name} (run `make format` / `make tidy`)")
+            tally.add(0, 1, failure=f"style: {name}")
 
 
 def run_host(tally):
@@ -204,6 +224,7 @@ def run_boots(tally):
 def main():
     tally = Tally()
     started = time.monotonic()
+    run_style(tally)
     run_host(tally)
     run_runner_tests(tally)
     run_boots(tally)

@@ -87,7 +87,7 @@ void print_memory()
 {
     auto stats = physical_memory_stats();
     console_print("physical: %llu KiB total, %llu KiB free; heap: %zu bytes in use\n",
-        static_cast<unsigned long long>(stats.total_pages * 4), static_cast<unsigned long long>(stats.free_pages * 4),
+        static_cast<unsigned long long>(stats.total_pages) * 4, static_cast<unsigned long long>(stats.free_pages) * 4,
         kernel_heap_bytes_in_use());
 }
 
