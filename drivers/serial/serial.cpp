@@ -37,7 +37,9 @@ void serial_initialize()
     arch::out8(com1 + data, 0x01); // 115200 baud
     arch::out8(com1 + interrupt_enable, 0x00);
     arch::out8(com1 + line_control, 0x03); // 8n1
-    arch::out8(com1 + fifo_control, 0xc7); // FIFO on, cleared, 14-byte threshold
+    // FIFO on and cleared, interrupt at every byte: a console wants each
+    // keystroke now, not after 14 of them.
+    arch::out8(com1 + fifo_control, 0x07);
     arch::out8(com1 + modem_control, 0x0b); // DTR, RTS, OUT2 (IRQ line enable)
 }
 

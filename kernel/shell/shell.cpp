@@ -26,7 +26,8 @@ struct InputBuffer {
 InputBuffer s_input;
 WaitQueue s_input_ready;
 
-void serial_interrupt(arch::RegisterState&)
+// Moves every byte the UART holds into s_input and wakes the reader.
+void drain_uart()
 {
     s_input_ready.change_and_wake_all([] {
         for (int c = serial_try_read(); c >= 0; c = serial_try_read()) {
@@ -37,6 +38,11 @@ void serial_interrupt(arch::RegisterState&)
             }
         }
     });
+}
+
+void serial_interrupt(arch::RegisterState&)
+{
+    drain_uart();
     arch::lapic_end_of_interrupt();
 }
 
@@ -119,6 +125,8 @@ void shell_run()
             sleep_ms(1000);
     }
     serial_enable_receive_interrupt();
+    // Bytes that arrived before the interrupt was enabled raise no interrupt.
+    drain_uart();
     console_print("\nTessera is up. Type 'help' for commands; Ctrl-A X leaves QEMU.\n");
     char line[128];
     for (;;) {
