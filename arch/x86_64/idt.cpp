@@ -3,6 +3,7 @@
 #include <arch/per_cpu.h>
 #include <drivers/qemu/debug_exit.h>
 #include <drivers/serial/serial.h>
+#include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/debug/symbols.h>
 #include <kernel/lib/format.h>
@@ -54,17 +55,6 @@ void set_gate(uint8_t vector, uint8_t ist)
         static_cast<uint32_t>(handler >> 32), 0 };
 }
 
-void raw_print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void raw_print(const char* fmt, ...)
-{
-    char line[256];
-    va_list args;
-    va_start(args, fmt);
-    size_t length = vformat(line, sizeof(line), fmt, args);
-    va_end(args);
-    serial_write(line, length < sizeof(line) ? length : sizeof(line) - 1);
-}
-
 bool apply_probe_fixup(RegisterState& registers)
 {
     if (registers.rip == reinterpret_cast<uint64_t>(probe_read_access)) {
@@ -87,18 +77,18 @@ bool apply_probe_fixup(RegisterState& registers)
     }
     char where[128];
     symbolize(registers.rip, where, sizeof(where));
-    raw_print("\nEXCEPTION: %s (vector %llu, error code %#llx) on CPU %u at %s\n",
+    console_print_unlocked("\nEXCEPTION: %s (vector %llu, error code %#llx) on CPU %u at %s\n",
         exception_names[registers.vector & 31], static_cast<unsigned long long>(registers.vector),
         static_cast<unsigned long long>(registers.error_code), this_cpu().index, where);
     if (registers.vector == vector::page_fault) {
         uint64_t error = registers.error_code;
-        raw_print("  faulting address %#llx: %s, %s, %s%s\n", static_cast<unsigned long long>(read_cr2()),
+        console_print_unlocked("  faulting address %#llx: %s, %s, %s%s\n", static_cast<unsigned long long>(read_cr2()),
             (error & 1) ? "protection violation" : "page not present", (error & 2) ? "write" : "read",
             (error & 4) ? "user" : "kernel", (error & 16) ? ", instruction fetch" : "");
     }
     print_registers(registers);
     print_backtrace(registers.rbp);
-    raw_print("KERNEL PANIC: unhandled exception\n");
+    console_print_unlocked("KERNEL PANIC: unhandled exception\n");
     exit_qemu(ExitCode::Panic);
 }
 
@@ -107,12 +97,15 @@ bool apply_probe_fixup(RegisterState& registers)
 void print_registers(const RegisterState& r)
 {
     using u = unsigned long long;
-    raw_print("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", u(r.rax), u(r.rbx), u(r.rcx), u(r.rdx));
-    raw_print("  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n", u(r.rsi), u(r.rdi), u(r.rbp), u(r.rsp));
-    raw_print("  r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n", u(r.r8), u(r.r9), u(r.r10), u(r.r11));
-    raw_print("  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n", u(r.r12), u(r.r13), u(r.r14), u(r.r15));
-    raw_print("  rip %016llx cs %04llx rflags %08llx ss %04llx cr2 %016llx cr3 %016llx\n", u(r.rip), u(r.cs),
-        u(r.rflags), u(r.ss), u(read_cr2()), u(read_cr3()));
+    console_print_unlocked(
+        "  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", u(r.rax), u(r.rbx), u(r.rcx), u(r.rdx));
+    console_print_unlocked(
+        "  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n", u(r.rsi), u(r.rdi), u(r.rbp), u(r.rsp));
+    console_print_unlocked("  r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n", u(r.r8), u(r.r9), u(r.r10), u(r.r11));
+    console_print_unlocked(
+        "  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n", u(r.r12), u(r.r13), u(r.r14), u(r.r15));
+    console_print_unlocked("  rip %016llx cs %04llx rflags %08llx ss %04llx cr2 %016llx cr3 %016llx\n", u(r.rip),
+        u(r.cs), u(r.rflags), u(r.ss), u(read_cr2()), u(read_cr3()));
 }
 
 void idt_initialize()

@@ -10,6 +10,14 @@ constinit PerCpu s_cpus[max_cpus] {};
 constinit size_t s_cpu_count = 1;
 } // namespace
 
+uint32_t current_cpu_index()
+{
+    bool enabled = save_and_disable_interrupts();
+    uint32_t index = this_cpu().index;
+    restore_interrupts(enabled);
+    return index;
+}
+
 PerCpu& cpu_at(size_t index)
 {
     VERIFY(index < max_cpus);

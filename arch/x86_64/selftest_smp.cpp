@@ -24,14 +24,6 @@ constexpr uint64_t give_up_ns = 5 * ns_per_second;
 
 uint64_t ticks_of(size_t cpu) { return *static_cast<volatile uint64_t*>(&arch::cpu_at(cpu).timer_ticks); }
 
-uint32_t current_cpu_index()
-{
-    bool enabled = arch::save_and_disable_interrupts();
-    uint32_t index = arch::this_cpu().index;
-    arch::restore_interrupts(enabled);
-    return index;
-}
-
 void every_cpu_online_with_distinct_apic_id()
 {
     size_t count = arch::cpu_count();
@@ -158,11 +150,11 @@ struct Rendezvous {
 void wait_for_flag(void* argument)
 {
     auto& rendezvous = *static_cast<Rendezvous*>(argument);
-    rendezvous.waiter_cpu_before = current_cpu_index();
+    rendezvous.waiter_cpu_before = arch::current_cpu_index();
     rendezvous.waiting.store(true);
     rendezvous.queue.wait_until([&] { return rendezvous.flag || rendezvous.aborted; });
     rendezvous.resumed_at_ns = uptime_ns();
-    rendezvous.waiter_cpu_after = current_cpu_index();
+    rendezvous.waiter_cpu_after = arch::current_cpu_index();
     rendezvous.resumed.store(true);
 }
 
@@ -172,7 +164,7 @@ void wait_for_flag(void* argument)
 void set_flag(void* argument)
 {
     auto& rendezvous = *static_cast<Rendezvous*>(argument);
-    rendezvous.waker_cpu = current_cpu_index();
+    rendezvous.waker_cpu = arch::current_cpu_index();
     uint64_t deadline = uptime_ns() + give_up_ns;
     while (!rendezvous.waiting.load() && uptime_ns() < deadline)
         sleep_ms(1);

@@ -24,9 +24,7 @@ void refuse_boot(const char* fmt, ...)
     va_start(args, fmt);
     vformat(reason, sizeof(reason), fmt, args);
     va_end(args);
-    char line[320];
-    size_t length = format(line, sizeof(line), "\nTESSERA: BOOT REFUSED: %s\n", reason);
-    serial_write(line, length < sizeof(line) ? length : sizeof(line) - 1);
+    console_print_unlocked("\nTESSERA: BOOT REFUSED: %s\n", reason);
     exit_qemu(ExitCode::BootRefused);
 }
 

@@ -39,6 +39,16 @@ void vprint_line(const char* prefix, const char* fmt, va_list args)
 
 } // namespace
 
+void console_print_unlocked(const char* fmt, ...)
+{
+    char line[256];
+    va_list args;
+    va_start(args, fmt);
+    size_t length = vformat(line, sizeof(line), fmt, args);
+    va_end(args);
+    serial_write(line, length < sizeof(line) ? length : sizeof(line) - 1);
+}
+
 void console_set_log_level(LogLevel level) { s_log_level = level; }
 
 void console_write(const char* chars, size_t count)

@@ -15,6 +15,10 @@ void console_write(const char* chars, size_t count);
 
 [[gnu::format(printf, 1, 2)]] void console_print(const char* fmt, ...);
 [[gnu::format(printf, 2, 3)]] void log(LogLevel level, const char* fmt, ...);
+// Writes without the console lock, for panic and exception reports: the
+// lock may be held by the code that failed. Lines may then interleave with
+// another CPU's output; that is the price of always getting them out.
+[[gnu::format(printf, 1, 2)]] void console_print_unlocked(const char* fmt, ...);
 
 } // namespace tessera
 

@@ -2,6 +2,7 @@
 #include <arch/paging.h>
 #include <drivers/qemu/debug_exit.h>
 #include <drivers/serial/serial.h>
+#include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/debug/symbols.h>
 #include <kernel/lib/format.h>
@@ -12,27 +13,13 @@ namespace {
 
 constinit kstd::atomic<bool> s_panicking { false };
 
-// Panic output bypasses the console lock: the lock may be held by the
-// code that failed. Lines may interleave with another CPU's; that is the
-// price of always getting the message out.
-void raw_print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void raw_print(const char* fmt, ...)
-{
-    char line[256];
-    va_list args;
-    va_start(args, fmt);
-    size_t length = vformat(line, sizeof(line), fmt, args);
-    va_end(args);
-    serial_write(line, length < sizeof(line) ? length : sizeof(line) - 1);
-}
-
 } // namespace
 
 void print_backtrace(unsigned long frame_pointer)
 {
     if (frame_pointer == 0)
         frame_pointer = reinterpret_cast<unsigned long>(__builtin_frame_address(0));
-    raw_print("Backtrace:\n");
+    console_print_unlocked("Backtrace:\n");
     for (int depth = 0; depth < 32 && frame_pointer != 0; ++depth) {
         // Walk only frames that are aligned, in kernel space and mapped.
         if ((frame_pointer & 7) != 0 || frame_pointer < 0xffff800000000000ul || !arch::is_mapped(frame_pointer)
@@ -44,7 +31,7 @@ void print_backtrace(unsigned long frame_pointer)
             break;
         char symbol[128];
         symbolize(return_address, symbol, sizeof(symbol));
-        raw_print("  #%d 0x%016lx %s\n", depth, return_address, symbol);
+        console_print_unlocked("  #%d 0x%016lx %s\n", depth, return_address, symbol);
         if (frame[0] <= frame_pointer)
             break; // frames grow upward; anything else is a corrupt chain
         frame_pointer = frame[0];
@@ -64,7 +51,7 @@ void panic(const char* fmt, ...)
     va_start(args, fmt);
     vformat(message, sizeof(message), fmt, args);
     va_end(args);
-    raw_print("\nKERNEL PANIC: %s\n", message);
+    console_print_unlocked("\nKERNEL PANIC: %s\n", message);
     print_backtrace();
     exit_qemu(ExitCode::Panic);
 }

@@ -32,14 +32,6 @@ uint32_t held_ranks()
     return held;
 }
 
-uint32_t current_cpu_index()
-{
-    bool enabled = arch::save_and_disable_interrupts();
-    uint32_t index = arch::this_cpu().index;
-    arch::restore_interrupts(enabled);
-    return index;
-}
-
 void spinlock_guard_with_interrupts_enabled()
 {
     Spinlock<LockRank::Selftest> lock;
@@ -114,7 +106,7 @@ struct CounterRun {
 void increment_many(void* argument)
 {
     auto& run = *static_cast<CounterRun*>(argument);
-    run.ran_on = current_cpu_index();
+    run.ran_on = arch::current_cpu_index();
     for (uint32_t i = 0; i < CounterRun::increments; ++i) {
         run.counter->with([](Counter& counter) {
             if (counter.inside++ != 0)

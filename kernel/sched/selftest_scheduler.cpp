@@ -21,14 +21,6 @@ namespace {
 
 constexpr uint64_t give_up_ns = 5 * ns_per_second;
 
-uint32_t current_cpu_index()
-{
-    bool enabled = arch::save_and_disable_interrupts();
-    uint32_t index = arch::this_cpu().index;
-    arch::restore_interrupts(enabled);
-    return index;
-}
-
 // Wakes every waiter of `queue` with `aborted` set once `give_up_ns` has
 // passed, unless stopped first. `aborted` is read and written only under
 // the queue's lock (in wait conditions and change_and_wake_all()).
@@ -169,7 +161,7 @@ struct PreemptionState {
 void spin_until_progress(void* argument)
 {
     auto& state = *static_cast<PreemptionState*>(argument);
-    state.spinner_cpu = current_cpu_index();
+    state.spinner_cpu = arch::current_cpu_index();
     uint64_t deadline = uptime_ns() + give_up_ns;
     state.spinning.store(true);
     while (!state.progressed.load() && uptime_ns() < deadline)
@@ -180,7 +172,7 @@ void spin_until_progress(void* argument)
 void make_progress(void* argument)
 {
     auto& state = *static_cast<PreemptionState*>(argument);
-    state.progress_cpu = current_cpu_index();
+    state.progress_cpu = arch::current_cpu_index();
     state.progressed.store(true);
 }
 

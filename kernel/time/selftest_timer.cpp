@@ -26,14 +26,6 @@ uint64_t ticks_of(size_t cpu)
     return *static_cast<volatile uint64_t*>(&arch::cpu_at(cpu).timer_ticks);
 }
 
-uint32_t current_cpu_index()
-{
-    bool enabled = arch::save_and_disable_interrupts();
-    uint32_t index = arch::this_cpu().index;
-    arch::restore_interrupts(enabled);
-    return index;
-}
-
 void tsc_frequency_calibrated()
 {
     uint64_t hz = tsc_frequency();
@@ -84,7 +76,7 @@ struct TickSample {
 void count_ticks(void* argument)
 {
     auto& sample = *static_cast<TickSample*>(argument);
-    sample.ran_on = current_cpu_index();
+    sample.ran_on = arch::current_cpu_index();
     uint64_t before = ticks_of(sample.cpu);
     uint64_t deadline = uptime_ns() + 100 * ns_per_ms;
     while (uptime_ns() < deadline)
@@ -97,7 +89,7 @@ void count_ticks(void* argument)
 
 void timer_ticks_advance_on_this_cpu()
 {
-    TickSample sample { current_cpu_index(), 0, 0, 0 };
+    TickSample sample { arch::current_cpu_index(), 0, 0, 0 };
     auto thread = KMUST(Thread::try_create("ticks", count_ticks, &sample, static_cast<int>(sample.cpu)));
     thread->join();
     console_print("    # cpu %u: %llu ticks spinning, %llu sleeping (100 ms each)\n", sample.cpu,

@@ -53,6 +53,10 @@ inline PerCpu& this_cpu()
     return *cpu;
 }
 
+// The index of the CPU running this code. Interrupts are off for the read
+// so the thread cannot migrate between loading %gs:0 and the field.
+uint32_t current_cpu_index();
+
 PerCpu& cpu_at(size_t index);
 size_t cpu_count();
 // Sets up the PerCpu of `index` and points this CPU's GS base at it.
