@@ -1,6 +1,6 @@
 // Selftests of the selftest harness itself, and the fault injection that
 // lets the QEMU runner's own tests see each way a run can go wrong
-// (tessera.inject=fail|fault|hang; kernel/config/lib/node_config.h).
+// (tessera.inject=fail|fault|hang|overflow; kernel/config/lib/node_config.h).
 // With tessera.inject=none, the default, every case here passes.
 
 #include <kernel/boot/boot.h>
@@ -41,6 +41,20 @@ void each_case_gets_a_fresh_thread()
     KEXPECT(!selftest_current_case_failed());
 }
 
+// Recurses until the stack runs into its guard page. The page fault cannot
+// push its frame there, so the CPU raises a double fault, which runs on its
+// own IST stack and reports.
+// The limit is never reached (a kernel stack is 16 KiB); it only tells the
+// compiler the recursion ends.
+[[gnu::noinline]] uint64_t recurse_deeply(uint64_t depth, uint64_t limit)
+{
+    volatile uint8_t frame[512];
+    frame[depth % sizeof(frame)] = static_cast<uint8_t>(depth);
+    if (depth == limit)
+        return frame[0];
+    return recurse_deeply(depth + 1, limit) + frame[0];
+}
+
 // Misbehaves as tessera.inject asks; passes when nothing is injected.
 void injected_failure()
 {
@@ -59,6 +73,10 @@ void injected_failure()
         selftest_fail(__FILE__, __LINE__, "the injected fault did not fault");
         return;
     }
+    case FaultInjection::StackOverflow:
+        console_print("    # overflowed: %llu\n", static_cast<unsigned long long>(recurse_deeply(0, ~0ull)));
+        selftest_fail(__FILE__, __LINE__, "the stack overflow did not fault");
+        return;
     case FaultInjection::Hang:
         // Silent forever: only the runner's silence timeout ends this run.
         for (;;)

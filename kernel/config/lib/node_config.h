@@ -38,6 +38,7 @@ enum class FaultInjection : uint8_t {
     Fault, // Take a CPU exception (panic banner).
     Fail, // Report a failing test case.
     Hang, // Stop producing output (silence timeout).
+    StackOverflow, // Overflow a kernel stack into its guard page (double fault on its IST stack).
 };
 
 struct Ipv4Address {
