@@ -1,5 +1,6 @@
 #include <drivers/acpi/lib/acpi_tables.h>
 
+#include <byte_builder.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,32 +11,9 @@
 #include <vector>
 
 using namespace tessera;
+using namespace tessera::test;
 
 namespace {
-
-using Bytes = std::vector<uint8_t>;
-
-void put_u8(Bytes& out, uint8_t value) { out.push_back(value); }
-void put_u16(Bytes& out, uint16_t value)
-{
-    out.push_back(static_cast<uint8_t>(value));
-    out.push_back(static_cast<uint8_t>(value >> 8));
-}
-void put_u32(Bytes& out, uint32_t value)
-{
-    for (int i = 0; i < 4; ++i)
-        out.push_back(static_cast<uint8_t>(value >> (8 * i)));
-}
-void put_u64(Bytes& out, uint64_t value)
-{
-    put_u32(out, static_cast<uint32_t>(value));
-    put_u32(out, static_cast<uint32_t>(value >> 32));
-}
-void set_u32(Bytes& out, size_t offset, uint32_t value)
-{
-    for (int i = 0; i < 4; ++i)
-        out[offset + i] = static_cast<uint8_t>(value >> (8 * i));
-}
 
 void fix_checksum(Bytes& bytes, size_t checksum_offset, size_t length)
 {
@@ -82,12 +60,7 @@ Bytes make_rsdp(uint8_t revision, uint32_t rsdt, uint64_t xsdt = 0)
 // that ASan catches any read past what was asked of the reader.
 class FakePhysicalMemory {
 public:
-    void place(uint64_t physical, Bytes const& bytes)
-    {
-        auto block = std::make_unique<uint8_t[]>(bytes.size());
-        std::memcpy(block.get(), bytes.data(), bytes.size());
-        m_blocks[physical] = { std::move(block), bytes.size() };
-    }
+    void place(uint64_t physical, Bytes const& bytes) { m_blocks[physical] = { heap_copy(bytes), bytes.size() }; }
     uint8_t* at(uint64_t physical) { return m_blocks.at(physical).data.get(); }
 
     static uint8_t const* read(void* context, uint64_t physical, size_t length)
@@ -105,9 +78,7 @@ public:
         // is not asked for, to catch over-reads.
         if (offset == 0 && length == it->second.size)
             return it->second.data.get();
-        auto view = std::make_unique<uint8_t[]>(length);
-        std::memcpy(view.get(), it->second.data.get() + offset, length);
-        self.m_views.push_back(std::move(view));
+        self.m_views.push_back(heap_copy(it->second.data.get() + offset, length));
         return self.m_views.back().get();
     }
 
@@ -191,10 +162,7 @@ Bytes make_madt(std::vector<Bytes> const& entries, uint32_t lapic = 0xfee00000, 
 
 ErrorOr<MadtInfo> parse(Bytes const& table)
 {
-    // Exact-size heap copy, for ASan.
-    auto copy = std::make_unique<uint8_t[]>(table.size());
-    if (!table.empty())
-        std::memcpy(copy.get(), table.data(), table.size());
+    auto copy = heap_copy(table);
     return parse_madt(copy.get(), table.size());
 }
 

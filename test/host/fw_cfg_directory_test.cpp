@@ -1,5 +1,6 @@
 #include <drivers/fw_cfg/lib/fw_cfg_directory.h>
 
+#include <byte_builder.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,22 +10,9 @@
 #include <vector>
 
 using namespace tessera;
+using namespace tessera::test;
 
 namespace {
-
-using Bytes = std::vector<uint8_t>;
-
-void put_be32(Bytes& out, uint32_t value)
-{
-    for (int shift = 24; shift >= 0; shift -= 8)
-        out.push_back(static_cast<uint8_t>(value >> shift));
-}
-
-void put_be16(Bytes& out, uint16_t value)
-{
-    out.push_back(static_cast<uint8_t>(value >> 8));
-    out.push_back(static_cast<uint8_t>(value));
-}
 
 struct File {
     std::string name;
@@ -65,10 +53,7 @@ std::vector<File> qemu_files()
 
 ErrorOr<FwCfgFile> find(Bytes const& directory, StringView name)
 {
-    // Exact-size heap copy so that ASan catches over-reads.
-    auto copy = std::make_unique<uint8_t[]>(directory.size() ? directory.size() : 1);
-    if (!directory.empty())
-        std::memcpy(copy.get(), directory.data(), directory.size());
+    auto copy = heap_copy(directory);
     return find_fw_cfg_file(copy.get(), directory.size(), name);
 }
 

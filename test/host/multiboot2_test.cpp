@@ -1,5 +1,6 @@
 #include <arch/x86_64/lib/multiboot2.h>
 
+#include <byte_builder.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <vector>
 
 using namespace tessera;
+using namespace tessera::test;
 
 namespace {
 
@@ -15,7 +17,7 @@ namespace {
 // past what the parser was told it may read.
 class AlignedBuffer {
 public:
-    explicit AlignedBuffer(std::vector<uint8_t> const& bytes)
+    explicit AlignedBuffer(Bytes const& bytes)
         : m_size(bytes.size())
         , m_data(static_cast<uint8_t*>(::operator new (bytes.size() ? bytes.size() : 1, std::align_val_t { 8 })))
     {
@@ -34,27 +36,9 @@ private:
     uint8_t* m_data;
 };
 
-void put_u32(std::vector<uint8_t>& out, uint32_t value)
+Bytes text(std::string const& s, bool nul = true)
 {
-    for (int i = 0; i < 4; ++i)
-        out.push_back(static_cast<uint8_t>(value >> (8 * i)));
-}
-
-void put_u64(std::vector<uint8_t>& out, uint64_t value)
-{
-    put_u32(out, static_cast<uint32_t>(value));
-    put_u32(out, static_cast<uint32_t>(value >> 32));
-}
-
-void set_u32(std::vector<uint8_t>& out, size_t offset, uint32_t value)
-{
-    for (int i = 0; i < 4; ++i)
-        out[offset + i] = static_cast<uint8_t>(value >> (8 * i));
-}
-
-std::vector<uint8_t> text(std::string const& s, bool nul = true)
-{
-    std::vector<uint8_t> bytes(s.begin(), s.end());
+    Bytes bytes(s.begin(), s.end());
     if (nul)
         bytes.push_back(0);
     return bytes;
@@ -74,7 +58,7 @@ public:
 
     // `size_override` (when not -1) is written as the tag's size instead of
     // the true one.
-    InfoBuilder& tag(uint32_t type, std::vector<uint8_t> const& payload, int64_t size_override = -1)
+    InfoBuilder& tag(uint32_t type, Bytes const& payload, int64_t size_override = -1)
     {
         put_u32(m_bytes, type);
         put_u32(m_bytes,
@@ -88,7 +72,7 @@ public:
     InfoBuilder& bootloader_name(std::string const& s) { return tag(2, text(s)); }
     InfoBuilder& module(uint32_t start, uint32_t end, std::string const& name)
     {
-        std::vector<uint8_t> payload;
+        Bytes payload;
         put_u32(payload, start);
         put_u32(payload, end);
         auto name_bytes = text(name);
@@ -97,7 +81,7 @@ public:
     }
     InfoBuilder& memory_map(std::vector<MemoryEntry> const& entries, uint32_t entry_size = 24)
     {
-        std::vector<uint8_t> payload;
+        Bytes payload;
         put_u32(payload, entry_size);
         put_u32(payload, 0);
         for (auto const& entry : entries) {
@@ -109,11 +93,8 @@ public:
         }
         return tag(6, payload);
     }
-    InfoBuilder& rsdp(uint32_t type, size_t length, uint8_t fill)
-    {
-        return tag(type, std::vector<uint8_t>(length, fill));
-    }
-    std::vector<uint8_t> finish()
+    InfoBuilder& rsdp(uint32_t type, size_t length, uint8_t fill) { return tag(type, Bytes(length, fill)); }
+    Bytes finish()
     {
         auto bytes = m_bytes;
         put_u32(bytes, 0);
@@ -121,7 +102,7 @@ public:
         set_u32(bytes, 0, static_cast<uint32_t>(bytes.size()));
         return bytes;
     }
-    std::vector<uint8_t> without_end()
+    Bytes without_end()
     {
         auto bytes = m_bytes;
         set_u32(bytes, 0, static_cast<uint32_t>(bytes.size()));
@@ -129,10 +110,10 @@ public:
     }
 
 private:
-    std::vector<uint8_t> m_bytes;
+    Bytes m_bytes;
 };
 
-Errno parse_error(std::vector<uint8_t> const& bytes)
+Errno parse_error(Bytes const& bytes)
 {
     AlignedBuffer buffer(bytes);
     auto result = parse_multiboot2(buffer.data(), buffer.size());
@@ -167,7 +148,7 @@ TEST(Multiboot2, FullInfo)
 {
     auto bytes = InfoBuilder()
                      .command_line("/boot/tessera.elf tessera.node=3")
-                     .tag(21, std::vector<uint8_t>(4, 0xee)) // Load base address: skipped.
+                     .tag(21, Bytes(4, 0xee)) // Load base address: skipped.
                      .bootloader_name("GRUB 2.06")
                      .module(0x200000, 0x201000, "/boot/tessera.sym")
                      .module(0x300000, 0x300000, "")
@@ -261,7 +242,7 @@ TEST(Multiboot2, FixedPartErrors)
 TEST(Multiboot2, MisalignedInfo)
 {
     auto good = InfoBuilder().finish();
-    std::vector<uint8_t> shifted(good.size() + 4);
+    Bytes shifted(good.size() + 4);
     std::memcpy(shifted.data() + 4, good.data(), good.size());
     AlignedBuffer buffer(shifted);
     EXPECT_TRUE(parse_multiboot2(buffer.data() + 4, good.size()).is_error());
@@ -273,7 +254,7 @@ TEST(Multiboot2, TagFramingErrors)
     EXPECT_EQ(parse_error(InfoBuilder().command_line("x").without_end()), Errno::INVAL);
     // Only a fixed part and a partial tag header.
     {
-        std::vector<uint8_t> bytes(20, 0);
+        Bytes bytes(20, 0);
         set_u32(bytes, 0, 20);
         EXPECT_EQ(parse_error(bytes), Errno::INVAL);
     }
@@ -285,7 +266,7 @@ TEST(Multiboot2, TagFramingErrors)
     EXPECT_EQ(parse_error(InfoBuilder().tag(21, { 1, 2, 3, 4 }, 100).finish()), Errno::INVAL);
     EXPECT_EQ(parse_error(InfoBuilder().tag(21, { 1, 2, 3, 4 }, 0xfffffff8).finish()), Errno::INVAL);
     // An end tag with the wrong size.
-    EXPECT_EQ(parse_error(InfoBuilder().tag(0, std::vector<uint8_t>(8, 0)).finish()), Errno::INVAL);
+    EXPECT_EQ(parse_error(InfoBuilder().tag(0, Bytes(8, 0)).finish()), Errno::INVAL);
     // A last tag whose padding runs past total_size.
     {
         auto bytes = InfoBuilder().tag(21, { 1, 2, 3, 4 }).without_end();
@@ -323,7 +304,7 @@ TEST(Multiboot2, ModuleErrors)
     EXPECT_EQ(parse_error(InfoBuilder().module(0x2000, 0x1000, "backwards").finish()), Errno::INVAL);
     EXPECT_EQ(parse_error(InfoBuilder().tag(3, { 0, 0, 0, 0, 0, 0, 0, 0 }).finish()), Errno::INVAL) << "no string";
     EXPECT_EQ(parse_error(InfoBuilder().tag(3, { 0, 0, 0, 0 }).finish()), Errno::INVAL) << "too small";
-    std::vector<uint8_t> unterminated = { 0, 0, 1, 0, 0, 0, 2, 0, 'a', 'b' };
+    Bytes unterminated = { 0, 0, 1, 0, 0, 0, 2, 0, 'a', 'b' };
     EXPECT_EQ(parse_error(InfoBuilder().tag(3, unterminated).finish()), Errno::INVAL);
 
     InfoBuilder full;
@@ -360,7 +341,7 @@ TEST(Multiboot2, MemoryMapEntrySizes)
     // Header cut short, and a partial trailing entry.
     EXPECT_EQ(parse_error(InfoBuilder().tag(6, { 24, 0, 0, 0 }).finish()), Errno::INVAL);
     {
-        std::vector<uint8_t> payload;
+        Bytes payload;
         put_u32(payload, 24);
         put_u32(payload, 0);
         payload.resize(payload.size() + 24 + 8, 0);
@@ -404,7 +385,7 @@ TEST(Multiboot2, TruncationAndCorruptionNeverCrash)
                      .rsdp(15, 36, 0x22)
                      .finish();
     for (size_t length = 0; length <= bytes.size(); ++length) {
-        std::vector<uint8_t> prefix(bytes.begin(), bytes.begin() + length);
+        Bytes prefix(bytes.begin(), bytes.begin() + length);
         AlignedBuffer buffer(prefix);
         auto result = parse_multiboot2(buffer.data(), buffer.size());
         EXPECT_EQ(result.is_error(), length != bytes.size()) << length;

@@ -1,10 +1,10 @@
 #include <kernel/debug/lib/symbol_table.h>
 
+#include <byte_builder.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -13,26 +13,9 @@
 #include <vector>
 
 using namespace tessera;
+using namespace tessera::test;
 
 namespace {
-
-using Bytes = std::vector<uint8_t>;
-
-void put_u32(Bytes& out, uint32_t value)
-{
-    for (int i = 0; i < 4; ++i)
-        out.push_back(static_cast<uint8_t>(value >> (8 * i)));
-}
-void put_u64(Bytes& out, uint64_t value)
-{
-    put_u32(out, static_cast<uint32_t>(value));
-    put_u32(out, static_cast<uint32_t>(value >> 32));
-}
-void set_u32(Bytes& out, size_t offset, uint32_t value)
-{
-    for (int i = 0; i < 4; ++i)
-        out[offset + i] = static_cast<uint8_t>(value >> (8 * i));
-}
 
 struct RawEntry {
     uint64_t address;
@@ -75,9 +58,7 @@ struct Loaded {
 
 Loaded load(Bytes const& bytes)
 {
-    auto copy = std::make_unique<uint8_t[]>(bytes.size() ? bytes.size() : 1);
-    if (!bytes.empty())
-        std::memcpy(copy.get(), bytes.data(), bytes.size());
+    auto copy = heap_copy(bytes);
     auto table = SymbolTable::from_bytes(copy.get(), bytes.size());
     return { std::move(copy), std::move(table) };
 }
