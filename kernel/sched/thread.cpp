@@ -1,4 +1,5 @@
 #include <arch/cpu.h>
+#include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/lib/format.h>
 #include <kernel/lib/string.h>
@@ -60,6 +61,8 @@ ErrorOr<Thread*> Thread::try_create(const char* name, Entry entry, void* argumen
     frame[6] = reinterpret_cast<uint64_t>(thread_trampoline);
     thread->m_saved_rsp = reinterpret_cast<uint64_t>(frame);
 
+    dbgln_if(CONFIG_SCHED_DEBUG, "sched: thread %s (id %llu) created, stack %#llx", thread->m_name,
+        static_cast<unsigned long long>(thread->m_id), static_cast<unsigned long long>(thread->m_stack.top));
     Scheduler::make_runnable(*thread);
     return thread;
 }
