@@ -49,6 +49,7 @@ void each_case_gets_a_fresh_thread()
 [[gnu::noinline]] uint64_t recurse_deeply(uint64_t depth, uint64_t limit)
 {
     volatile uint8_t frame[512];
+    frame[0] = static_cast<uint8_t>(depth);
     frame[depth % sizeof(frame)] = static_cast<uint8_t>(depth);
     if (depth == limit)
         return frame[0];
