@@ -9,6 +9,7 @@
 #include <drivers/acpi/acpi.h>
 #include <drivers/qemu/debug_exit.h>
 #include <drivers/serial/serial.h>
+#include <kernel/arch_contract.h>
 #include <kernel/boot/boot.h>
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>

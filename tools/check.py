@@ -127,11 +127,11 @@ def run_runner_tests(tally):
 
 
 def scenario(name, firmware="bios", smp=2, memory="256M", config=None, expect="ktap", success_line=None,
-             expect_lines=(), expect_exit=33, timeout=180, silence=45, expect_failure=None):
+             expect_lines=(), expect_exit=33, timeout=180, silence=45, expect_failure=None, extra=()):
     """expect_failure: a regex the runner's FAIL reason must match (a negative control)."""
     return dict(name=name, firmware=firmware, smp=smp, memory=memory, config=config, expect=expect,
                 success_line=success_line, expect_lines=list(expect_lines), expect_exit=expect_exit,
-                timeout=timeout, silence=silence, expect_failure=expect_failure)
+                timeout=timeout, silence=silence, expect_failure=expect_failure, extra=list(extra))
 
 
 def scenarios():
@@ -142,6 +142,10 @@ def scenarios():
                  expect_lines=[r"^    # 2 CPUs online$"]),
         scenario("selftest-ovmf-smp2", "uefi", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
                  expect_lines=[r"^    # 2 CPUs online$"]),
+        # QEMU's default CPU has no SMEP/SMAP; "max" has both, so the paging
+        # suite checks that they are switched on.
+        scenario("selftest-seabios-cpu-max", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_lines=[r"smep=1 smap=1"], extra=["-cpu", "max"]),
     ]
     for firmware in ("bios", "uefi"):
         for smp in (1, 2):
@@ -180,7 +184,7 @@ def run_scenario(spec):
         iso=str(ISO), firmware=spec["firmware"], smp=spec["smp"], memory=spec["memory"], config=spec["config"],
         expect=spec["expect"], success_line=spec["success_line"], expect_lines=spec["expect_lines"],
         expect_exit=spec["expect_exit"], timeout=spec["timeout"], silence_timeout=spec["silence"],
-        log=str(LOGS / f"{spec['name']}.log"), name=spec["name"])
+        log=str(LOGS / f"{spec['name']}.log"), name=spec["name"], extra=spec["extra"])
     started = time.monotonic()
     try:
         result = qemu_run.run(options)
