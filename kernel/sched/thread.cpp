@@ -30,7 +30,7 @@ extern "C" [[noreturn]] void thread_start()
 {
     Thread& self = current_thread();
     arch::enable_interrupts();
-    self.m_entry_for_start()(self.m_argument_for_start());
+    self.m_entry(self.m_argument);
     // Exit: mark dead and wake joiners; the stack is freed by join() once
     // the switch away from it has completed (m_on_cpu false).
     s_exits.change_and_wake_all([&] { self.m_exited.store(true, kstd::memory_order_release); });

@@ -8,6 +8,9 @@
 
 namespace tessera {
 
+// First C++ code of every new thread (called by thread_trampoline).
+extern "C" [[noreturn]] void thread_start();
+
 class Thread {
 public:
     using Entry = void (*)(void* argument);
@@ -33,6 +36,7 @@ private:
     friend class Scheduler;
     friend class WaitQueue;
     friend class SleepQueue;
+    friend void thread_start();
     Thread() = default;
 
     char m_name[32] {};
@@ -44,10 +48,9 @@ private:
     int m_pinned_cpu { any_cpu };
 
 public:
-    Entry m_entry_for_start() const { return m_entry; }
-    void* m_argument_for_start() const { return m_argument; }
-
-    // Scheduler state (protected by the scheduler lock).
+    // Scheduler state, touched only by kernel/sched. Public because the
+    // intrusive lists there name the nodes as template arguments. The state
+    // is protected by the scheduler lock; each node by its list's lock.
     State m_state { State::Runnable };
     uint64_t m_saved_rsp { 0 };
     // True while some CPU runs on this thread's stack; cleared by the
