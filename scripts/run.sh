@@ -7,4 +7,11 @@ args=(--iso "$iso" --smp "${SMP:-2}" --memory "${MEM:-256M}" --firmware "${FIRMW
 if [ -n "${CONFIG_TEXT:-}" ]; then
     args+=(--config "$CONFIG_TEXT")
 fi
-exec tools/tessera-qemu "${args[@]}"
+status=0
+tools/tessera-qemu "${args[@]}" || status=$?
+# The shell's poweroff ends QEMU through isa-debug-exit with the success
+# code (0x10 -> status 33); anything else is passed on.
+if [ "$status" -eq 33 ]; then
+    status=0
+fi
+exit "$status"
