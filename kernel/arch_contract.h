@@ -22,6 +22,8 @@ static_assert(has_signature<decltype(&arch::relax), void (*)()>);
 static_assert(has_signature<decltype(&arch::read_tsc), uint64_t (*)()>);
 
 // Per-CPU data: the scheduler reads these fields on every switch.
+// (clang-format 14 cannot lay out requires-expressions readably.)
+// clang-format off
 template<typename Cpu>
 concept PerCpuData = requires(Cpu& cpu) {
     { cpu.index } -> kstd::convertible_to<uint32_t>;
@@ -31,6 +33,7 @@ concept PerCpuData = requires(Cpu& cpu) {
     { cpu.need_reschedule } -> kstd::convertible_to<bool>;
     { cpu.timer_ticks } -> kstd::convertible_to<uint64_t>;
 };
+// clang-format on
 static_assert(PerCpuData<arch::PerCpu>);
 static_assert(has_signature<decltype(&arch::this_cpu), arch::PerCpu& (*)()>);
 static_assert(has_signature<decltype(&arch::cpu_count), size_t (*)()>);
