@@ -41,8 +41,7 @@ static_assert(has_signature<decltype(&arch::cpu_count), size_t (*)()>);
 // Kernel memory: the allocators and stacks map through these.
 static_assert(has_signature<decltype(&arch::physical_to_virtual), void* (*)(uint64_t)>);
 static_assert(has_signature<decltype(&arch::virtual_to_physical), uint64_t (*)(const void*)>);
-static_assert(
-    has_signature<decltype(&arch::map_page), ErrorOr<void> (*)(uint64_t, uint64_t, arch::PageAttributes)>);
+static_assert(has_signature<decltype(&arch::map_page), ErrorOr<void> (*)(uint64_t, uint64_t, arch::PageAttributes)>);
 static_assert(has_signature<decltype(&arch::is_mapped), bool (*)(uint64_t)>);
 
 } // namespace tessera::contract
