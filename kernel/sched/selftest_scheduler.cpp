@@ -325,17 +325,19 @@ void wait_queue_producer_consumer()
 
 void exit_at_once(void*) { }
 
+// Every new thread starts by being switched to, on some CPU, so running N
+// threads adds at least N switches. (Sleeping need not switch: the tick on
+// another CPU may wake the sleeper before it has left the CPU.)
 void context_switch_count_increases()
 {
+    constexpr size_t thread_count = 4;
     uint64_t before = Scheduler::context_switches();
-    // Blocking switches to another thread (at least the idle thread).
-    sleep_ms(2);
-    uint64_t after_sleep = Scheduler::context_switches();
-    KEXPECT(after_sleep > before);
-    // Joining a thread: this thread blocks, the new one runs and exits.
-    Thread* thread = KMUST(Thread::try_create("short-lived", exit_at_once, nullptr));
-    thread->join();
-    KEXPECT(Scheduler::context_switches() >= after_sleep + 2);
+    Thread* threads[thread_count] {};
+    for (auto& thread : threads)
+        thread = KMUST(Thread::try_create("short-lived", exit_at_once, nullptr));
+    for (Thread* thread : threads)
+        thread->join();
+    KEXPECT(Scheduler::context_switches() >= before + thread_count);
 }
 
 } // namespace
