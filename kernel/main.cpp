@@ -176,6 +176,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_physical)
     arch::paging_initialize(stats.highest_address);
     kernel_heap_initialize();
     arch::gdt_install_on_this_cpu();
+    arch::idt_use_interrupt_stacks();
     install_symbols(info);
 
     size_t cpus_found = bring_up_interrupts_and_cpus(info, boot_tsc);

@@ -16,7 +16,13 @@ namespace {
 void print_summary(const NodeConfig& config)
 {
     auto memory = physical_memory_stats();
-    infoln("cpus: %zu online", arch::cpu_count());
+    size_t online = 0;
+    for (size_t i = 0; i < arch::cpu_count(); ++i)
+        online += arch::cpu_at(i).online.load(kstd::memory_order_acquire) ? 1 : 0;
+    if (online == arch::cpu_count())
+        infoln("cpus: %zu online", online);
+    else
+        warnln("cpus: %zu online, %zu failed to start", online, arch::cpu_count() - online);
     infoln("memory: %llu MiB usable, %llu MiB free, highest address %#llx",
         static_cast<unsigned long long>(memory.total_pages * 4096 >> 20),
         static_cast<unsigned long long>(memory.free_pages * 4096 >> 20),

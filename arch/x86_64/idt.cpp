@@ -112,6 +112,10 @@ void idt_initialize()
 {
     for (unsigned vector = 0; vector < 256; ++vector)
         set_gate(static_cast<uint8_t>(vector), 0);
+}
+
+void idt_use_interrupt_stacks()
+{
     set_gate(2, ist_nmi);
     set_gate(8, ist_double_fault);
     set_gate(18, ist_machine_check);

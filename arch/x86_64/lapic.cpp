@@ -18,6 +18,7 @@ constexpr uint32_t spurious = 0xf0;
 constexpr uint32_t icr_low = 0x300;
 constexpr uint32_t icr_high = 0x310;
 constexpr uint32_t lvt_timer = 0x320;
+constexpr uint32_t lvt_lint0 = 0x350;
 constexpr uint32_t timer_initial = 0x380;
 constexpr uint32_t timer_current = 0x390;
 constexpr uint32_t timer_divide = 0x3e0;
@@ -76,6 +77,8 @@ void lapic_enable_on_this_cpu()
     write(reg::task_priority, 0);
     write(reg::spurious, 0x100 | vector::spurious);
     write(reg::lvt_timer, lvt_masked);
+    // Firmware leaves LINT0 in ExtINT mode for the 8259; nothing uses it.
+    write(reg::lvt_lint0, lvt_masked);
 }
 
 uint32_t lapic_id() { return read(reg::id) >> 24; }
@@ -168,12 +171,12 @@ void lapic_timer_start_periodic(uint64_t lapic_timer_hz, uint32_t frequency_hz)
 
 void disable_legacy_pic()
 {
-    // Remap to vectors 0x20-0x2f first so a stray interrupt cannot look like
-    // an exception, then mask everything. [8259A datasheet]: ICW1-ICW4.
+    // Remap to vectors 0xe0-0xef (unused) first so a stray interrupt cannot
+    // look like an exception or the timer, then mask everything. [8259A datasheet]: ICW1-ICW4.
     out8(0x20, 0x11);
     out8(0xa0, 0x11);
-    out8(0x21, 0x20);
-    out8(0xa1, 0x28);
+    out8(0x21, 0xe0);
+    out8(0xa1, 0xe8);
     out8(0x21, 0x04);
     out8(0xa1, 0x02);
     out8(0x21, 0x01);

@@ -276,9 +276,12 @@ void remove_low_identity_map()
         pd = table_at(pdpt)[0] & pte_address_mask;
         pml4[0] = 0;
     }
-    write_cr3(read_cr3()); // flush this CPU; APs reload CR3 when they start
-    MUST(free_physical_page(pd));
-    MUST(free_physical_page(pdpt));
+    write_cr3(read_cr3()); // flush this CPU
+    // The two table pages stay allocated: APs walked them and may still hold
+    // them in their paging-structure caches, and there is no TLB shootdown
+    // yet to clear those ([intel/vol3]: 4.10.4.1). Two pages, once per boot.
+    (void)pd;
+    (void)pdpt;
 }
 
 } // namespace tessera::arch

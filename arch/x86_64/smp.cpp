@@ -117,14 +117,19 @@ size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count)
         while (!cpu_at(index).online.load(kstd::memory_order_acquire) && uptime_ns() < deadline)
             relax();
         if (!cpu_at(index).online.load(kstd::memory_order_acquire)) {
+            // Park it in wait-for-SIPI so it cannot wake up late in a
+            // trampoline that is gone, and never reuse its index or stack.
+            lapic_send_init(apic_ids[i]);
             warnln("smp: CPU with APIC id %u did not start", apic_ids[i]);
+            ++next_index;
             continue;
         }
         dbgln_if(CONFIG_SMP_DEBUG, "smp: CPU %u (APIC id %u) online", index, apic_ids[i]);
         ++started;
         ++next_index;
     }
-    set_cpu_count(1 + started);
+    // Indices of CPUs that failed to start stay unused (offline) below this count.
+    set_cpu_count(next_index);
     remove_low_identity_map();
     (void)free_physical_page(trampoline);
     return started;

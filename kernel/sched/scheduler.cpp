@@ -42,14 +42,14 @@ Thread* take_next(RunQueue& queue, uint32_t cpu_index, Thread* current)
 
 // A CPU sitting in its idle thread only notices new work at its next tick;
 // an IPI gets it there now.
-void kick_an_idle_cpu(const Thread& thread)
+void kick_an_idle_cpu(int pinned_cpu)
 {
-    uint32_t me = arch::this_cpu().index;
+    uint32_t me = arch::current_cpu_index();
     for (size_t i = 0; i < arch::cpu_count(); ++i) {
         arch::PerCpu& cpu = arch::cpu_at(i);
         if (i == me || !cpu.online.load(kstd::memory_order_acquire) || cpu.current_thread != cpu.idle_thread)
             continue;
-        if (thread.pinned_cpu() != Thread::any_cpu && static_cast<size_t>(thread.pinned_cpu()) != i)
+        if (pinned_cpu != Thread::any_cpu && static_cast<size_t>(pinned_cpu) != i)
             continue;
         arch::send_reschedule_ipi(cpu);
         return;
@@ -60,7 +60,7 @@ void kick_an_idle_cpu(const Thread& thread)
 
 Thread& current_thread()
 {
-    Thread* thread = arch::this_cpu().current_thread;
+    Thread* thread = arch::current_thread_pointer();
     VERIFY(thread != nullptr);
     return *thread;
 }
@@ -116,24 +116,28 @@ void Scheduler::exit_current()
 
 void Scheduler::wake(Thread& thread)
 {
+    // Read under the lock: once queued, the thread may run, exit and be freed.
+    int pinned_cpu = Thread::any_cpu;
     bool queued = s_run_queue.with([&](RunQueue& queue) {
         if (thread.m_state != Thread::State::Blocked)
             return false;
         thread.m_state = Thread::State::Runnable;
         queue.threads.append(thread);
+        pinned_cpu = thread.pinned_cpu();
         return true;
     });
     if (queued)
-        kick_an_idle_cpu(thread);
+        kick_an_idle_cpu(pinned_cpu);
 }
 
 void Scheduler::make_runnable(Thread& thread)
 {
-    s_run_queue.with([&](RunQueue& queue) {
+    int pinned_cpu = s_run_queue.with([&](RunQueue& queue) {
         thread.m_state = Thread::State::Runnable;
         queue.threads.append(thread);
+        return thread.pinned_cpu();
     });
-    kick_an_idle_cpu(thread);
+    kick_an_idle_cpu(pinned_cpu);
 }
 
 void Scheduler::timer_tick()

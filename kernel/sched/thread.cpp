@@ -84,7 +84,7 @@ void Thread::join()
     VERIFY(this != &current_thread());
     s_exits.wait_until([&] { return m_exited.load(kstd::memory_order_acquire); });
     // Its CPU may still be switching away from its stack.
-    while (m_on_cpu.load(kstd::memory_order_acquire) || m_state != State::Dead)
+    while (m_state.load(kstd::memory_order_acquire) != State::Dead || m_on_cpu.load(kstd::memory_order_acquire))
         arch::relax();
     if (m_owns_stack)
         kernel_stack_free(m_stack);

@@ -28,7 +28,7 @@ public:
 
     const char* name() const { return m_name; }
     uint64_t id() const { return m_id; }
-    State state() const { return m_state; }
+    State state() const { return m_state.load(kstd::memory_order_acquire); }
     int pinned_cpu() const { return m_pinned_cpu; }
     const KernelStack& stack() const { return m_stack; }
 
@@ -51,7 +51,10 @@ public:
     // Scheduler state, touched only by kernel/sched. Public because the
     // intrusive lists there name the nodes as template arguments. The state
     // is protected by the scheduler lock; each node by its list's lock.
-    State m_state { State::Runnable };
+    // Atomic because join() reads it without the lock: seeing Dead (stored
+    // after m_on_cpu was set by the CPU that runs the exit) makes the
+    // following m_on_cpu load current.
+    kstd::atomic<State> m_state { State::Runnable };
     uint64_t m_saved_rsp { 0 };
     // True while some CPU runs on this thread's stack; cleared by the
     // context switch after the registers are saved, so another CPU may

@@ -41,7 +41,8 @@ ap_long_mode:
     movq ap_cpu_index(%rip), %rdi
     movq ap_entry(%rip), %rax
     xorl %ebp, %ebp
-    jmp *%rax
+    call *%rax                           // ap_entry never returns; call keeps rsp ABI-aligned
+    ud2
 
 .align 16
 ap_gdt:

@@ -133,6 +133,9 @@ long_mode_entry:
 
 .section .text
 higher_half_entry:
+    // Point GDTR at the GDT's higher-half address: the low identity map
+    // goes away when the kernel's page tables are loaded.
+    lgdt boot_gdt_pointer_virtual
     movw $0x10, %ax
     movw %ax, %ds
     movw %ax, %es
@@ -163,6 +166,9 @@ boot_gdt_end:
 boot_gdt_pointer:
     .short boot_gdt_end - boot_gdt - 1
     .long PHYS(boot_gdt)
+boot_gdt_pointer_virtual:
+    .short boot_gdt_end - boot_gdt - 1
+    .quad boot_gdt
 
 .section .boot.bss, "aw", @nobits
 .align 4096

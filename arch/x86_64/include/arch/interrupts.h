@@ -30,7 +30,11 @@ constexpr uint8_t spurious = 0xff;
 using InterruptHandler = void (*)(RegisterState& registers);
 
 void gdt_install_on_this_cpu();
+// All gates on the current stack; usable before any TSS is loaded.
 void idt_initialize();
+// Moves NMI, double fault and machine check to their IST stacks. Only after
+// this CPU (and every CPU that later loads the IDT) has its TSS loaded.
+void idt_use_interrupt_stacks();
 void idt_install_on_this_cpu();
 void register_interrupt_handler(uint8_t vector, InterruptHandler handler);
 

@@ -46,6 +46,16 @@ struct PerCpu {
     TaskStateSegment tss;
 };
 
+// The running thread, read with one instruction: an interrupt between
+// loading %gs:0 and the field could migrate the caller to another CPU and
+// make it read that CPU's thread.
+inline Thread* current_thread_pointer()
+{
+    Thread* thread;
+    asm volatile("movq %%gs:%c1, %0" : "=r"(thread) : "i"(__builtin_offsetof(PerCpu, current_thread)));
+    return thread;
+}
+
 inline PerCpu& this_cpu()
 {
     PerCpu* cpu;
