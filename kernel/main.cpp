@@ -49,14 +49,6 @@ void reschedule_interrupt(arch::RegisterState&)
     Scheduler::preempt_if_needed();
 }
 
-void halt_interrupt(arch::RegisterState&)
-{
-    for (;;) {
-        arch::disable_interrupts();
-        arch::halt();
-    }
-}
-
 void spurious_interrupt(arch::RegisterState&) { }
 
 void reserve_boot_ranges(
@@ -107,7 +99,6 @@ size_t bring_up_interrupts_and_cpus(const BootInfo& info, uint64_t boot_tsc)
 
     arch::register_interrupt_handler(arch::vector::timer, timer_interrupt);
     arch::register_interrupt_handler(arch::vector::reschedule_ipi, reschedule_interrupt);
-    arch::register_interrupt_handler(arch::vector::halt_ipi, halt_interrupt);
     arch::register_interrupt_handler(arch::vector::spurious, spurious_interrupt);
 
     if (madt.is_error())

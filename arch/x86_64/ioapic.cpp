@@ -95,14 +95,4 @@ ErrorOr<void> ioapic_route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id
     });
 }
 
-size_t ioapic_count()
-{
-    return s_state.with([](IoApicState& state) { return state.count; });
-}
-
-uint32_t ioapic_redirection_entries(size_t index)
-{
-    return s_state.with([&](IoApicState& state) { return index < state.count ? state.ioapics[index].entries : 0u; });
-}
-
 } // namespace tessera::arch

@@ -83,7 +83,6 @@ void lapic_enable_on_this_cpu()
 
 uint32_t lapic_id() { return read(reg::id) >> 24; }
 void lapic_end_of_interrupt() { write(reg::end_of_interrupt, 0); }
-bool lapic_ipi_pending() { return (read(reg::icr_low) & icr_delivery_pending) != 0; }
 
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector) { send_icr(apic_id, vector); }
 

@@ -137,13 +137,4 @@ size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count)
 
 void send_reschedule_ipi(const PerCpu& cpu) { lapic_send_ipi(cpu.apic_id, vector::reschedule_ipi); }
 
-void smp_broadcast_ipi(uint8_t vector)
-{
-    uint32_t me = this_cpu().index;
-    for (size_t i = 0; i < cpu_count(); ++i) {
-        if (i != me && cpu_at(i).online.load(kstd::memory_order_acquire))
-            lapic_send_ipi(cpu_at(i).apic_id, vector);
-    }
-}
-
 } // namespace tessera::arch

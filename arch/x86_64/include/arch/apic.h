@@ -13,7 +13,6 @@ void lapic_end_of_interrupt();
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_startup(uint32_t apic_id, uint8_t page_number);
-bool lapic_ipi_pending();
 
 // Measures the LAPIC timer and TSC against the PIT (once, on the BSP).
 struct TimerCalibration {
@@ -43,7 +42,5 @@ ErrorOr<void> ioapic_initialize(
     const IoApicDescription* ioapics, size_t count, const IrqOverride* overrides, size_t override_count);
 // Routes legacy ISA `irq` (after MADT overrides) to `vector` on the CPU with `apic_id`.
 ErrorOr<void> ioapic_route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id);
-size_t ioapic_count();
-uint32_t ioapic_redirection_entries(size_t index);
 
 } // namespace tessera::arch

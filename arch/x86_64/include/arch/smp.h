@@ -17,7 +17,4 @@ size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count);
 // Makes `cpu` run its scheduler now (it may be halted in its idle loop).
 void send_reschedule_ipi(const PerCpu& cpu);
 
-// Sends `vector` to every online CPU except this one.
-void smp_broadcast_ipi(uint8_t vector);
-
 } // namespace tessera::arch
