@@ -29,8 +29,12 @@ Rules implemented here:
   at the same depth (KUnit prints `# file:line expected X got Y` before
   `not ok`). `# Subtest: name` names a subtest.
 - Any other line is unknown and ignored (other kernel output may be
-  interleaved), except that a result or plan line at an indentation where
-  no test can be open is reported, so a `not ok` is never silently lost.
+  interleaved), except that a line that looks like a result (`ok`/`not ok`
+  at its start, however indented) but does not parse strictly, or sits at
+  an indentation where no test can be open, is reported, so a `not ok` is
+  never silently lost. A carriage return inside a line splits it: each
+  part is judged as a line of its own (a terminal would hide the first).
+- A subtest whose plan is `1..0` ran nothing and does not pass.
 
 What is reported as an error (ParseResult.errors): missing header, missing
 plan, "planned N got M", duplicated or out-of-order test numbers, a subtest
@@ -53,8 +57,14 @@ INDENT = 4
 
 _HEADER_RE = re.compile(r"(K?TAP) version (\d+)\s*$")
 _PLAN_RE = re.compile(r"^1\.\.(\d+)(?:\s*#\s*(.*))?\s*$")
+# Strict, as Linux's kunit_parser.py: one space after `ok`, a number, then
+# either the end of the line or a space.
 _RESULT_RE = re.compile(
-    r"^(not ok|ok)\s+(\d+)(?:\s+-)?(?:\s+([^#]*?))?\s*(?:#\s*(.*?))?\s*$")
+    r"^(not ok|ok) ([0-9]+)(?:$| (?:- ?)?([^#]*?)\s*(?:#\s*(.*?))?\s*$)")
+# Anything a reader could take for a result line. A line that matches this
+# but not the strict rule above (at a valid indentation) is an error: a
+# `not ok` must never be lost to a typo, a tab or a stray space.
+_LOOSE_RESULT_RE = re.compile(r"^(?:not\s+)?ok\b", re.IGNORECASE)
 _SUBTEST_RE = re.compile(r"^#\s*Subtest:\s*(.*?)\s*$")
 _BAIL_RE = re.compile(r"^Bail out!\s*(.*)$")
 _TIMESTAMP_PREFIX_RE = re.compile(r"^\[\s*\d+(?:\.\d+)?\]\s?")
@@ -157,24 +167,27 @@ class _Parser:
 
     def run(self, lines: Iterable[str]) -> ParseResult:
         for line_no, raw in enumerate(lines, 1):
-            line = raw.rstrip("\r\n").rstrip()
-            if not self.found_header:
-                m = _HEADER_RE.search(line)
-                # An indented header opens a subtest, not the document: the
-                # top-level header is missing.
-                if m and (m.start() == 0 or line[: m.start()].strip()):
-                    self.prefix = line[: m.start()]
-                    self.kind = m.group(1)
-                    self.found_header = True
-                    self.root.has_header = True
-                    self._check_version(m, 0)
-                    self.stack = [self.root]
-                continue
-            self.line(self._strip_prefix(line), line_no)
+            for part in raw.rstrip("\r\n").split("\r"):
+                self._one(part.rstrip(), line_no)
         self.finish()
         cases: List[Case] = []
         _collect_cases(self.root, "", cases)
         return ParseResult(self.found_header, self.root, self.errors, cases)
+
+    def _one(self, line: str, line_no: int) -> None:
+        if not self.found_header:
+            m = _HEADER_RE.search(line)
+            # An indented header opens a subtest, not the document: the
+            # top-level header is missing.
+            if m and (m.start() == 0 or line[: m.start()].strip()):
+                self.prefix = line[: m.start()]
+                self.kind = m.group(1)
+                self.found_header = True
+                self.root.has_header = True
+                self._check_version(m, 0)
+                self.stack = [self.root]
+            return
+        self.line(self._strip_prefix(line), line_no)
 
     def _strip_prefix(self, line: str) -> str:
         if not self.prefix:
@@ -228,6 +241,13 @@ class _Parser:
         subtest = _SUBTEST_RE.match(stripped)
         bail = _BAIL_RE.match(stripped)
         structural = header or plan or result or subtest or bail
+        if _LOOSE_RESULT_RE.match(line.strip()) and (
+                not result or rem != 0 or depth > len(self.stack)):
+            where = f" at unexpected indentation {indent}" if rem or \
+                depth > len(self.stack) else ""
+            self._err(f"unparsable result line{where}: {line.strip()!r}",
+                      line_no)
+            return
         if not structural:
             if stripped.startswith("#") and rem == 0 and depth < len(self.stack):
                 self.pending_diag.setdefault(depth, []).append(stripped)
@@ -358,6 +378,8 @@ def _check_plans(test: Test, path: str, errors: List[str]) -> None:
                 errors.append(f"missing plan in {_label(path)}")
             else:
                 errors.append("missing KTAP plan")
+        elif test.plan == 0 and path and test.status != SKIP:
+            errors.append(f"{_label(path)} planned no cases (1..0)")
         elif test.plan != got:
             if path:
                 errors.append(f"planned {test.plan} got {got} "
@@ -387,6 +409,8 @@ def _collect_cases(test: Test, path: str, out: List[Case]) -> None:
             _collect_cases(child, child_path, out)
         else:
             status = child.status or FAIL  # no result line: it did not pass
+            if child.plan == 0 and status == PASS:
+                status = FAIL  # a suite of no cases passed nothing
             out.append(Case(child_path, child.number or 0, status,
                             child.directive, child.diagnostics))
 

@@ -234,6 +234,41 @@ class BadDocuments(unittest.TestCase):
             """)
         self.assertProblem(r, "unexpected indentation")
 
+    def test_carriage_return_hides_not_ok(self):
+        # A terminal shows "ok 1 a"; the line still said "not ok".
+        r = ktap.parse(["KTAP version 1", "1..1", "not ok 1 a\rok 1 a"])
+        self.assertFalse(r.ok, r.problems())
+        r = ktap.parse(["KTAP version 1", "1..1", "ok 1 a\r   not ok"])
+        self.assertFalse(r.ok, r.problems())
+
+    def test_suite_with_plan_zero_is_not_a_pass(self):
+        r = parse("""
+            KTAP version 1
+            1..2
+                KTAP version 1
+                # Subtest: empty
+                1..0
+            ok 1 empty
+            ok 2 other
+            """)
+        self.assertProblem(r, "'empty' planned no cases")
+        self.assertEqual(r.passed, 1)
+
+    def test_unparsable_result_lines_fail_even_when_the_plan_is_met(self):
+        for bad in ["not ok", "not ok - no number", "ok three", "ok\t2 b",
+                    "not ok\t2 b", "\tnot ok 2 b", "  not ok 2 b",
+                    "   ok 2 b", "ok 2b", "not  ok 2 b", "ok, 2 b"]:
+            for lines in (["KTAP version 1", "1..1", bad, "ok 1 a"],
+                          ["KTAP version 1", "1..1", "ok 1 a", bad]):
+                with self.subTest(lines=lines):
+                    r = ktap.parse(lines)
+                    self.assertProblem(r, "unparsable result line")
+
+    def test_word_ok_in_plain_text_is_not_a_result(self):
+        r = ktap.parse(["KTAP version 1", "1..1", "okay, booting on",
+                        "# ok here", "ok 1 a"])
+        self.assertEqual(r.problems(), [])
+
     def test_bail_out(self):
         r = parse("""
             KTAP version 1
