@@ -52,8 +52,10 @@ import ktap  # noqa: E402
 DEFAULT_QEMU = "qemu-system-x86_64"
 DEFAULT_OVMF = "/usr/share/ovmf/OVMF.fd"
 DEFAULT_SUCCESS_LINE = r"^TESSERA: SELFTESTS PASSED$"
-DEFAULT_FAIL_LINES = (r"^KERNEL PANIC", r"^PANIC:", r"VERIFY\(.*\) failed",
-                      r"^EXCEPTION",
+# Banners are matched anywhere in a line: another CPU's output may be
+# spliced in front of them (`ok 3 fooKERNEL PANIC: ...`).
+DEFAULT_FAIL_LINES = (r"KERNEL PANIC", r"PANIC:", r"VERIFY\(.*\) failed",
+                      r"^EXCEPTION", r"EXCEPTION:",
                       # GRUB could not load the kernel; it would otherwise
                       # sit in its menu until the silence timeout.
                       r"^error: you need to load the kernel first",
@@ -287,6 +289,10 @@ class _Reader:
         self.partial = b""
         self.lines: List[Tuple[float, str]] = []
         self.raw_lines: List[str] = []
+        # What is judged: escapes removed, each part between carriage
+        # returns a line of its own (a terminal would hide all but the
+        # last, and a hidden `not ok` or panic must still count).
+        self.judged: List[str] = []
         fail = list(options.fail_lines)
         if options.default_fail_lines:
             fail = list(DEFAULT_FAIL_LINES) + fail
@@ -319,13 +325,15 @@ class _Reader:
         t = now - self.start
         self.raw_lines.append(text)
         self.lines.append((t, clean))
+        bare = _CONTROL_RE.sub("", _ANSI_RE.sub("", text))
+        parts = [part.rstrip() for part in bare.split("\r")]
+        self.judged.extend([part for part in parts if part] or [""])
         if self.options.on_line and (clean or not text):
             self.options.on_line(t, clean)
         if self.fail_line is None:
             # Match the shown text and, in case a carriage return hid part
             # of the line, the whole line without escapes too.
-            candidates = {clean, _CONTROL_RE.sub(
-                "", _ANSI_RE.sub("", text)).replace("\r", " ")}
+            candidates = {clean, bare.replace("\r", " "), *parts}
             for rx in self.fail_res:
                 if any(rx.search(c) for c in candidates):
                     self.fail_line = clean or text
@@ -366,8 +374,18 @@ def run(options: RunOptions) -> RunResult:
         if log_file:
             log_file.close()
     duration = time.monotonic() - start
+    if options.log:
+        _write_times(options.log + ".times", reader.lines)
     return _judge(options, cmd, accel, reader, proc.returncode, event,
                   b"".join(stderr_chunks).decode("utf-8", "replace"), duration)
+
+
+def _write_times(path: str, lines: List[Tuple[float, str]]) -> None:
+    """Host seconds since QEMU started, a tab, the cleaned line: one row
+    per serial line, for cross-checks of guest time against host time."""
+    with open(path, "w", encoding="utf-8") as f:
+        for t, line in lines:
+            f.write(f"{t:.6f}\t{line}\n")
 
 
 def _pump(proc, options: RunOptions, reader: _Reader, stderr_chunks,
@@ -434,10 +452,14 @@ def _signal_name(code: int) -> str:
 def _judge(options: RunOptions, cmd, accel, reader: _Reader, exit_code,
            event, stderr: str, duration: float) -> RunResult:
     reasons: List[str] = []
-    texts = [line for _, line in reader.lines]
+    texts = reader.judged
     doc = ktap.parse(texts) if options.expect == "ktap" else None
-    if event == "fail-line":
+    # Every line counts, also one that arrived as QEMU exited (a partial
+    # last line is fed only after the pump loop has returned).
+    if reader.fail_line is not None:
         reasons.append(f"fail line: {reader.fail_line}")
+    if event == "fail-line":
+        pass
     elif event == "timeout":
         reasons.append(f"timeout: still running after {options.timeout:g}s")
     elif event == "silence":
@@ -458,7 +480,9 @@ def _judge(options: RunOptions, cmd, accel, reader: _Reader, exit_code,
             rx = re.compile(pattern)
             if not any(rx.search(t) for t in texts):
                 reasons.append(f"expected line /{pattern}/ missing")
-    if event is None and exit_code != options.expect_exit:
+    if event in (None, "fail-line") and exit_code is not None and \
+            exit_code != options.expect_exit and \
+            not (event == "fail-line" and exit_code < 0):
         what = (f"killed by {_signal_name(exit_code)}" if exit_code < 0
                 else f"exit code {exit_code}")
         msg = f"{what}, expected {options.expect_exit}"

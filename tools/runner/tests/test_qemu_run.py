@@ -135,6 +135,22 @@ class Passes(FakeQemuCase):
         self.assertIn(b"\x1b[2J", raw)
         self.assertIn(b"ok 2 sched_basic\r\n", raw)
 
+    def test_every_line_has_a_host_timestamp_also_in_a_side_file(self):
+        log = self.dir / "serial.log"
+        steps = [out(["first"]), {"sleep": 0.3}, out(["second"]),
+                 {"out": "partial"}, {"exit": 33}]
+        r = self.run_fake(steps, log=str(log), expect="none",
+                          success_line=None)
+        self.assertEqual(r.verdict, "PASS", r.reason)
+        times = dict((line, t) for t, line in r.lines)
+        self.assertGreaterEqual(times["second"] - times["first"], 0.25)
+        self.assertIn("partial", times)
+        side = (self.dir / "serial.log.times").read_text().splitlines()
+        self.assertEqual(len(side), len(r.lines))
+        stamp, text = side[1].split("\t", 1)
+        self.assertEqual(text, "second")
+        self.assertAlmostEqual(float(stamp), times["second"], places=3)
+
     def test_child_holding_the_pipe_does_not_delay_the_verdict(self):
         pidfile = self.dir / "sleeper.pid"
         steps = [{"spawn_sleeper": str(pidfile)}] + good_run()
@@ -170,6 +186,31 @@ class Fails(FakeQemuCase):
         # The grace period kept the backtrace.
         self.assertIn("backtrace: 0xffffffff80001234",
                       [line for _, line in r.lines])
+
+    def test_panic_in_unterminated_last_line(self):
+        # QEMU exits before the line's newline arrives: the partial line is
+        # judged too.
+        for banner in ("KERNEL PANIC: late", "EXCEPTION: #GP",
+                       "PANIC: boom"):
+            with self.subTest(banner=banner):
+                steps = [out(GOOD_KTAP), out([SUCCESS]), {"out": banner},
+                         {"exit": 33}]
+                r = self.run_fake(steps)
+                self.assertFail(r, f"fail line: {banner}")
+
+    def test_panic_spliced_mid_line(self):
+        for banner in ("KERNEL PANIC: x", "EXCEPTION: page fault"):
+            with self.subTest(banner=banner):
+                lines = [l.replace("    ok 2 free", "    ok 2 free" + banner)
+                         for l in GOOD_KTAP]
+                r = self.run_fake([out(lines), out([SUCCESS]), {"exit": 33}])
+                self.assertFail(r, banner)
+
+    def test_not_ok_hidden_behind_carriage_return(self):
+        lines = [l.replace("    ok 2 free", "    not ok 2 free\r    ok 2 free")
+                 for l in GOOD_KTAP]
+        r = self.run_fake([out(lines), out([SUCCESS]), {"exit": 33}])
+        self.assertEqual(r.verdict, "FAIL", r.summary())
 
     def test_verify_failure_line(self):
         steps = [out(["VERIFY(m_count > 0) failed at heap.cpp:12"]),
