@@ -14,24 +14,49 @@ Tiers, in order:
            the runner to reject each.
 
 Counting: each ctest test, each runner unittest, each KTAP case of a boot,
-and each boot's own verdict is one test. The last line is
-`N passed, N failed, N skipped`; the exit status is 1 if anything failed.
+and each boot's own verdict is one test; a skip (GTEST_SKIP, unittest
+skip, KTAP `# SKIP`) is counted as skipped, never as passed. A tier that
+ran nothing fails. The last line is `N passed, N failed, N skipped`; the
+exit status is 1 if anything failed. build/check/summary.json keeps the
+counts per tier (tools/update-readme-counts.py puts them in README.md).
+
+A tier is a function taking the Tally; TIERS lists them in order. A boot
+is a scenario() dict; judge_boot() decides it from the runner's result.
+Selftest boots are compared with what the sources promise: every
+SELFTEST_SUITE in */selftest_*.cpp with its cases, skipped exactly where
+.config, tessera.selftest or the scenario's expect_skips say.
 """
 import concurrent.futures
+import datetime
+import json
 import os
 import re
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools" / "runner"))
+import kunit_check  # noqa: E402
+import ktap  # noqa: E402
 import qemu_run  # noqa: E402
 
 BUILD = ROOT / "build"
 ISO = BUILD / "tessera.iso"
 LOGS = BUILD / "check"
+KUNIT_CACHE = BUILD / "kunit"
+SUMMARY = LOGS / "summary.json"
+SUCCESS_EXIT = 33  # isa-debug-exit of ExitCode::Success
+SELFTEST_DIRS = ("arch", "kernel", "drivers", "net", "managers")
+# Guest seconds per host second between the two clock marks of the timer
+# selftest. QEMU's TCG TSC follows the host clock, so they track; the
+# slack covers serial output delayed by host scheduling (measured: see
+# tools/runner/README.md).
+CLOCK_RATIO_WINDOW = (0.7, 1.3)
+CLOCK_MARK_RE = re.compile(r"^\s*# clock-mark (\d+) uptime_ns=(\d+)$")
+MEMORY_RE = re.compile(r"memory: (\d+) MiB usable")
 
 
 class Tally:
@@ -39,6 +64,8 @@ class Tally:
         self.passed = 0
         self.failed = 0
         self.skipped = 0
+        self.boots = 0
+        self.selftest_cases = {}  # boot name: KTAP cases counted (passed+failed+skipped)
         self.failures = []
 
     def add(self, passed, failed, skipped=0, failure=None):
@@ -53,10 +80,20 @@ def say(message):
     print(message, flush=True)
 
 
-def run_style(tally):
+def source_files(root=ROOT):
+    """Every C++ file of the tree, tracked or new (untracked but not ignored)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.cpp",
+                             "*.h"], cwd=root, stdout=subprocess.PIPE, text=True, check=True).stdout
+    return sorted({f for f in listed.split("\0") if f and (Path(root) / f).is_file()})
+
+
+def run_style(tally, files=None):
     say("== style: clang-format and clang-tidy")
-    files = subprocess.run(["git", "ls-files", "*.cpp", "*.h"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                           check=False).stdout.split()
+    files = source_files() if files is None else files
+    if not files:
+        say("   FAIL style: no source files found")
+        tally.add(0, 1, failure="style: no source files found")
+        return
     checks = [
         ("clang-format", ["clang-format", "--dry-run", "--Werror", *files]),
         ("clang-tidy", ["scripts/tidy.sh"]),
@@ -85,19 +122,46 @@ def run_host(tally):
             say(result.stdout[-6000:])
             tally.add(0, 1, failure=f"host: {' '.join(step[:2])} failed")
             return
-    result = subprocess.run(["ctest", "--test-dir", str(BUILD / "host"), "-j", jobs, "--output-on-failure"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    junit = LOGS / "ctest-junit.xml"
+    LOGS.mkdir(parents=True, exist_ok=True)
+    junit.unlink(missing_ok=True)
+    result = subprocess.run(["ctest", "--test-dir", str(BUILD / "host"), "-j", jobs, "--output-on-failure",
+                             "--output-junit", str(junit)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
     output = result.stdout
-    match = re.search(r"(\d+)% tests passed, (\d+) tests failed out of (\d+)", output)
-    if not match:
+    counts = parse_ctest_junit(junit)
+    if counts is None:
         say(output[-6000:])
-        tally.add(0, 1, failure="host: no ctest summary")
+        tally.add(0, 1, failure="host: no ctest JUnit report")
         return
-    failed, total = int(match.group(2)), int(match.group(3))
+    passed, failed, skipped = counts
+    if result.returncode != 0 and failed == 0:
+        failed = 1  # ctest failed in a way the report does not show
     if failed:
         say(output[-8000:])
-    say(f"   host: {total - failed} passed, {failed} failed")
-    tally.add(total - failed, failed, failure="host: ctest failures" if failed else None)
+    say(f"   host: {passed} passed, {failed} failed, {skipped} skipped")
+    tally.add(passed, failed, skipped, failure="host: ctest failures" if failed else None)
+
+
+def parse_ctest_junit(path):
+    """(passed, failed, skipped) from ctest --output-junit, or None. A
+    GTEST_SKIP is a skip (gtest_discover_tests marks it with
+    SKIP_REGULAR_EXPRESSION), not a pass."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError):
+        return None
+    passed = failed = skipped = 0
+    for case in root.iter("testcase"):
+        status = case.get("status", "")
+        output = "".join(case.findtext(tag) or "" for tag in ("system-out", "system-err"))
+        if case.find("failure") is not None or case.find("error") is not None or status == "fail":
+            failed += 1
+        elif case.find("skipped") is not None or status in ("notrun", "disabled") or "[  SKIPPED ]" in output:
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, skipped
 
 
 def run_runner_tests(tally):
@@ -106,32 +170,81 @@ def run_runner_tests(tally):
                              "-t", "tools/runner"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     output = result.stdout
-    ran = re.search(r"^Ran (\d+) tests?", output, re.M)
-    if not ran:
+    counts = parse_unittest_summary(output)
+    if counts is None:
         say(output[-4000:])
-        tally.add(0, 1, failure="runner: no unittest summary")
+        tally.add(0, 1, failure="runner: no unittest summary in the last lines")
         return
-    total = int(ran.group(1))
-    bad = 0
-    verdict = re.search(r"^FAILED \((.*)\)", output, re.M)
-    if verdict:
-        for key, value in re.findall(r"(failures|errors)=(\d+)", verdict.group(1)):
-            bad += int(value)
-        say(output[-6000:])
-    skipped = re.search(r"skipped=(\d+)", output)
-    skip = int(skipped.group(1)) if skipped else 0
+    passed, bad, skip = counts
     if result.returncode != 0 and bad == 0:
         bad = 1
-    say(f"   runner: {total - bad - skip} passed, {bad} failed")
-    tally.add(total - bad - skip, bad, skip, failure="runner: unittest failures" if bad else None)
+    if bad:
+        say(output[-6000:])
+    say(f"   runner: {passed} passed, {bad} failed, {skip} skipped")
+    tally.add(passed, bad, skip, failure="runner: unittest failures" if bad else None)
+
+
+_UNITTEST_RAN_RE = re.compile(r"^Ran (\d+) tests? in \d+(?:\.\d+)?s$")
+_UNITTEST_VERDICT_RE = re.compile(r"^(OK|FAILED)(?: \(([a-z ]+=\d+(?:, [a-z ]+=\d+)*)\))?$")
+
+
+def parse_unittest_summary(output):
+    """(passed, failed, skipped) from unittest's closing lines, or None.
+    Only the last two non-empty lines are read (`Ran N tests in Xs`, then
+    `OK` or `FAILED (...)`), so a test printing `skipped=` or `Ran 9 tests`
+    itself cannot change the count."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return None
+    ran = _UNITTEST_RAN_RE.match(lines[-2])
+    verdict = _UNITTEST_VERDICT_RE.match(lines[-1])
+    if not ran or not verdict:
+        return None
+    total = int(ran.group(1))
+    fields = {}
+    for part in (verdict.group(2) or "").split(", "):
+        if part:
+            key, value = part.rsplit("=", 1)
+            fields[key] = int(value)
+    known = {"failures", "errors", "skipped", "expected failures", "unexpected successes"}
+    if set(fields) - known:
+        return None
+    failed = fields.get("failures", 0) + fields.get("errors", 0) + fields.get("unexpected successes", 0)
+    skipped = fields.get("skipped", 0)
+    if (verdict.group(1) == "FAILED") != (failed > 0):
+        return None
+    passed = total - failed - skipped
+    if passed < 0:
+        return None
+    return passed, failed, skipped
 
 
 def scenario(name, firmware="bios", smp=2, memory="256M", config=None, expect="ktap", success_line=None,
-             expect_lines=(), expect_exit=33, timeout=180, silence=45, expect_failure=None, extra=()):
-    """expect_failure: a regex the runner's FAIL reason must match (a negative control)."""
+             expect_lines=(), expect_exit=33, timeout=180, silence=45, expect_failure=None, extra=(),
+             expect_skips=(), memory_mib=None, clock_marks=False, qemu=None, iso=None, env=None):
+    """A boot and what it must show.
+
+    expect_failure: a regex the runner's FAIL reason must match (a negative
+      control); the exit code alone must also have caught it (not 33).
+    expect_skips: KTAP paths (`suite` or `suite.case`) that this machine
+      setup legitimately skips, beyond what .config and tessera.selftest
+      imply; with tessera.mode=selftest every other case must run.
+    memory_mib: (low, high): the `memory: N MiB usable` line must show N in
+      that window.
+    clock_marks: the timer selftest's two clock marks must show guest time
+      passing at the host's rate (CLOCK_RATIO_WINDOW).
+    qemu, iso, env: override the QEMU program, the ISO and QEMU's
+      environment (the check's own tests use a fake QEMU)."""
     return dict(name=name, firmware=firmware, smp=smp, memory=memory, config=config, expect=expect,
                 success_line=success_line, expect_lines=list(expect_lines), expect_exit=expect_exit,
-                timeout=timeout, silence=silence, expect_failure=expect_failure, extra=list(extra))
+                timeout=timeout, silence=silence, expect_failure=expect_failure, extra=list(extra),
+                expect_skips=list(expect_skips), memory_mib=memory_mib, clock_marks=clock_marks, qemu=qemu,
+                iso=iso, env=env)
+
+
+# What QEMU's -m gives, less firmware reservations and holes: measured 57-63
+# MiB of 64 and 8185-8190 of 8192 under SeaBIOS and OVMF.
+MEMORY_WINDOWS = {"64M": (48, 64), "8G": (8192 - 64, 8192)}
 
 
 def scenarios():
@@ -139,13 +252,13 @@ def scenarios():
     ready = "tessera.mode=ready"
     out = [
         scenario("selftest-seabios-smp2", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_lines=[r"^    # 2 CPUs online$"]),
+                 expect_lines=[r"^    # 2 CPUs online$"], clock_marks=True),
         scenario("selftest-ovmf-smp2", "uefi", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_lines=[r"^    # 2 CPUs online$"]),
+                 expect_lines=[r"^    # 2 CPUs online$"], clock_marks=True),
         # QEMU's default CPU has no SMEP/SMAP; "max" has both, so the paging
         # suite checks that they are switched on.
         scenario("selftest-seabios-cpu-max", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_lines=[r"smep=1 smap=1"], extra=["-cpu", "max"]),
+                 expect_lines=[r"smep=1 smap=1"], extra=["-cpu", "max"], clock_marks=True),
     ]
     for firmware in ("bios", "uefi"):
         for smp in (1, 2):
@@ -153,7 +266,8 @@ def scenarios():
                 label = "seabios" if firmware == "bios" else "ovmf"
                 out.append(scenario(f"boot-{label}-smp{smp}-{memory}", firmware, smp, memory, ready, "none",
                                     r"^TESSERA READY tsc=\d+ tsc_hz=\d+$",
-                                    [rf"cpus: {smp} online$", r"memory: \d+ MiB usable"], timeout=120))
+                                    [rf"cpus: {smp} online$", r"memory: \d+ MiB usable"], timeout=120,
+                                    memory_mib=MEMORY_WINDOWS[memory]))
     out += [
         scenario("refuse-too-little-memory", "bios", 1, "32M", ready, "none",
                  r"^TESSERA: BOOT REFUSED: Tessera needs at least \d+ MiB of RAM", expect_exit=39, timeout=60),
@@ -161,30 +275,254 @@ def scenarios():
                  r"^TESSERA: BOOT REFUSED: configuration: tessera\.node: .*fw_cfg", expect_exit=39, timeout=60),
         scenario("refuse-unknown-config-key", "bios", 1, "128M", "tessera.colour=blue", "none",
                  r"^TESSERA: BOOT REFUSED: configuration: tessera\.colour:", expect_exit=39, timeout=60),
-        # Negative controls: a real kernel misbehaves on purpose; the run must fail.
+        # Negative controls: a real kernel misbehaves on purpose; the run must
+        # fail for exactly that reason, and its exit code must show it too.
         scenario("control-failing-case", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fail",
-                 success_line=r"^TESSERA: SELFTESTS PASSED$", expect_failure=r"not ok"),
+                 success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_failure=r"(^|; )not ok 3 selftest_harness\.injected_failure(;|$)"),
         scenario("control-cpu-exception", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fault",
-                 success_line=r"^TESSERA: SELFTESTS PASSED$", expect_failure=r"EXCEPTION|PANIC"),
+                 success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_failure=r"^fail line: EXCEPTION: general protection fault \(vector 13, .*"
+                                r"injected_failure\(\)"),
         scenario("control-stack-overflow", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=overflow",
-                 success_line=r"^TESSERA: SELFTESTS PASSED$", expect_failure=r"EXCEPTION: double fault"),
+                 success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_failure=r"^fail line: EXCEPTION: double fault \(vector 8, .*recurse_deeply"),
         scenario("control-hang", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=hang",
-                 success_line=r"^TESSERA: SELFTESTS PASSED$", silence=8, expect_failure=r"^silence"),
+                 success_line=r"^TESSERA: SELFTESTS PASSED$", silence=8, expect_failure=r"^silence: no output for 8s$"),
     ]
     return out
+
+
+# --- what the selftest sources promise ---------------------------------------
+
+def _strip_comments(text):
+    return re.sub(r"//[^\n]*|/\*.*?\*/", " ", text, flags=re.S)
+
+
+def _macro_arguments(text, open_paren):
+    """The top-level comma-separated arguments of the call whose `(` is at
+    open_paren, and the index after its `)`."""
+    depth, args, current = 0, [], []
+    for i in range(open_paren, len(text)):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+            if depth == 1:
+                continue
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                args.append("".join(current).strip())
+                return args, i + 1
+        elif ch == "," and depth == 1:
+            args.append("".join(current).strip())
+            current = []
+            continue
+        current.append(ch)
+    raise ValueError("unbalanced parentheses")
+
+
+def parse_selftest_sources(root=ROOT, dirs=SELFTEST_DIRS):
+    """{suite: (CONFIG_X, [case, ...])} from every SELFTEST_SUITE(...) in
+    */selftest_*.cpp under `dirs`. Raises ValueError on a malformed one."""
+    suites = {}
+    for directory in dirs:
+        for path in sorted((Path(root) / directory).rglob("selftest_*.cpp")):
+            text = _strip_comments(path.read_text(encoding="utf-8", errors="replace"))
+            for match in re.finditer(r"\bSELFTEST_SUITE\s*\(", text):
+                args, _ = _macro_arguments(text, match.end() - 1)
+                if len(args) < 2 or not re.fullmatch(r"\w+", args[0]):
+                    raise ValueError(f"{path}: cannot read SELFTEST_SUITE({', '.join(args)[:60]})")
+                cases = []
+                for arg in args[2:]:
+                    case = re.fullmatch(r"SELFTEST_CASE\s*\(\s*(\w+)\s*\)", arg)
+                    if not case:
+                        raise ValueError(f"{path}: suite {args[0]}: cannot read case {arg!r}")
+                    cases.append(case.group(1))
+                if args[0] in suites:
+                    raise ValueError(f"{path}: suite {args[0]} defined twice")
+                suites[args[0]] = (args[1], cases)
+    return suites
+
+
+def read_kconfig(path):
+    """{CONFIG_X: value} of a .config; `# CONFIG_X is not set` gives 'n'."""
+    values = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        unset = re.fullmatch(r"# (CONFIG_\w+) is not set", line)
+        if unset:
+            values[unset.group(1)] = "n"
+        elif re.match(r"CONFIG_\w+=", line):
+            key, value = line.split("=", 1)
+            values[key] = value.strip('"')
+    return values
+
+
+def expected_selftests(spec, suites, kconfig):
+    """{suite: None (skipped) or {case: skipped?}} for a selftest boot."""
+    selected = re.search(r"(?:^|\s)tessera\.selftest=(\S+)", spec["config"] or "")
+    selected = selected.group(1) if selected else "all"
+    expected = {}
+    for name, (option, cases) in suites.items():
+        if kconfig.get(option, "n") != "y" or selected not in ("all", name) or name in spec["expect_skips"]:
+            expected[name] = None
+        else:
+            expected[name] = {case: f"{name}.{case}" in spec["expect_skips"] for case in cases}
+    return expected
+
+
+def compare_selftests(expected, doc):
+    """Mismatches between what the sources promise and the KTAP tree."""
+    problems = []
+    actual = {}
+    for suite in doc.root.children:
+        if suite.name in actual:
+            problems.append(f"suite {suite.name} reported twice")
+        actual[suite.name] = suite
+    for name in sorted(set(expected) - set(actual)):
+        problems.append(f"suite {name} missing from the KTAP output")
+    for name in sorted(set(actual) - set(expected)):
+        problems.append(f"suite {name or '?'} is not in the sources")
+    for name in sorted(set(expected) & set(actual)):
+        suite, want = actual[name], expected[name]
+        if want is None:
+            if suite.status != ktap.SKIP or suite.children:
+                problems.append(f"suite {name} should be skipped (# SKIP), got {suite.status or 'no result'}")
+            continue
+        if suite.status == ktap.SKIP:
+            problems.append(f"suite {name} skipped unexpectedly ({suite.directive})")
+            continue
+        got = [case.name for case in suite.children]
+        if got != list(want):
+            missing = [c for c in want if c not in got]
+            extra = [c for c in got if c not in want]
+            problems.append(f"suite {name}: cases differ from the source" +
+                            (f", missing {missing}" if missing else "") + (f", unexpected {extra}" if extra else "") +
+                            ("" if missing or extra else f", order {got}"))
+            continue
+        for case in suite.children:
+            if want[case.name] and case.status != ktap.SKIP:
+                problems.append(f"{name}.{case.name} should be skipped, got {case.status}")
+            elif not want[case.name] and case.status == ktap.SKIP:
+                problems.append(f"{name}.{case.name} skipped unexpectedly ({case.directive})")
+    return problems
+
+
+# --- judging one boot ----------------------------------------------------------
+
+def check_memory(result, window):
+    found = [int(m.group(1)) for _, line in result.lines for m in [MEMORY_RE.search(line)] if m]
+    if len(found) != 1:
+        return f"memory: expected one `memory: N MiB usable` line, got {len(found)}"
+    low, high = window
+    if not low <= found[0] <= high:
+        return f"memory: {found[0]} MiB usable, expected {low}..{high} MiB"
+    return None
+
+
+def check_clock_marks(result, window=CLOCK_RATIO_WINDOW):
+    """Guest time between the two clock marks against host time between the
+    arrival of the same lines. A wrong TSC calibration passes every guest
+    check (they use one clock on both sides); only the host can see it."""
+    marks = {}
+    for t, line in result.lines:
+        m = CLOCK_MARK_RE.match(line)
+        if m:
+            if m.group(1) in marks:
+                return f"clock: clock-mark {m.group(1)} printed twice"
+            marks[m.group(1)] = (t, int(m.group(2)))
+    if set(marks) != {"0", "1"}:
+        return f"clock: expected clock-mark 0 and 1, got {sorted(marks) or 'none'}"
+    host = marks["1"][0] - marks["0"][0]
+    guest = (marks["1"][1] - marks["0"][1]) / 1e9
+    if host <= 0.2 or guest <= 0:
+        return f"clock: marks {guest:.3f}s apart in the guest, {host:.3f}s on the host: too close to compare"
+    ratio = guest / host
+    low, high = window
+    if not low <= ratio <= high:
+        return f"clock: guest {guest:.3f}s vs host {host:.3f}s between the clock marks (ratio {ratio:.2f}, " \
+               f"allowed {low}..{high})"
+    return None
+
+
+def judge_boot(spec, result, context):
+    """(ok, detail, (passed, failed, skipped) KTAP cases to count).
+
+    context: dict with `suites` and `kconfig` (for selftest boots) and
+    `kunit` (path of kunit.py, or a string saying why it is missing)."""
+    problems = []
+    notes = []
+    counts = (0, 0, 0)
+    if result.ktap is not None:
+        k = result.ktap
+        counts = (k.passed, k.failed, k.skipped)
+        kunit = context.get("kunit")
+        log = result_log(spec)
+        if isinstance(kunit, Path) and log and log.is_file():
+            disagreement = kunit_check.disagreement(k, kunit_check.run_kunit(kunit, log))
+            if disagreement:
+                problems.append(disagreement)
+        else:
+            problems.append(f"kunit.py cross-check not run: {kunit if not isinstance(kunit, Path) else 'no log'}")
+    if spec["expect_failure"]:
+        matched = (not result.passed) and re.search(spec["expect_failure"], result.reason or "") is not None
+        code = result.exit_code
+        by_exit = code is not None and code != SUCCESS_EXIT
+        code_text = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        if not matched:
+            problems.append(f"expected a FAIL matching /{spec['expect_failure']}/, got {result.verdict} "
+                            f"({result.reason})")
+        if not by_exit:
+            problems.append(f"{code_text}: the exit code alone would have passed it")
+        ok = not problems
+        detail = f"runner rejected it: {result.reason}; {code_text} alone catches it too" if ok else "; ".join(problems)
+        # A negative control's cases are expected to fail: only its verdict counts.
+        return ok, detail, (0, 0, 0)
+    if not result.passed:
+        problems.append(result.reason)
+    if spec["memory_mib"]:
+        problem = check_memory(result, spec["memory_mib"])
+        if problem:
+            problems.append(problem)
+        else:
+            notes.append(MEMORY_RE.search(result.first_match(MEMORY_RE.pattern)[1]).group(0))
+    if spec["clock_marks"]:
+        problem = check_clock_marks(result)
+        if problem:
+            problems.append(problem)
+    if result.ktap is not None and re.search(r"(?:^|\s)tessera\.mode=selftest(?:\s|$)", spec["config"] or ""):
+        if "suites" not in context:
+            problems.append(f"selftest sources: {context.get('suites_error', 'not read')}")
+        else:
+            problems += compare_selftests(expected_selftests(spec, context["suites"], context["kconfig"]),
+                                          result.ktap)
+    if problems:
+        return False, "; ".join(problems), counts
+    extra = f", {counts[0]}/{counts[0] + counts[1]} cases" if counts != (0, 0, 0) else ""
+    if counts[2]:
+        extra += f", {counts[2]} skipped"
+    if notes:
+        extra += ", " + ", ".join(notes)
+    return True, extra, counts
+
+
+def result_log(spec):
+    return LOGS / f"{spec['name']}.log"
 
 
 def run_scenario(spec):
     LOGS.mkdir(parents=True, exist_ok=True)
     options = qemu_run.RunOptions(
-        iso=str(ISO), firmware=spec["firmware"], smp=spec["smp"], memory=spec["memory"], config=spec["config"],
-        expect=spec["expect"], success_line=spec["success_line"], expect_lines=spec["expect_lines"],
-        expect_exit=spec["expect_exit"], timeout=spec["timeout"], silence_timeout=spec["silence"],
-        log=str(LOGS / f"{spec['name']}.log"), name=spec["name"], extra=spec["extra"])
+        iso=str(spec["iso"] or ISO), firmware=spec["firmware"], smp=spec["smp"], memory=spec["memory"],
+        config=spec["config"], expect=spec["expect"], success_line=spec["success_line"],
+        expect_lines=spec["expect_lines"], expect_exit=spec["expect_exit"], timeout=spec["timeout"],
+        silence_timeout=spec["silence"], log=str(result_log(spec)), name=spec["name"], extra=spec["extra"],
+        qemu=spec["qemu"], env=spec["env"])
     started = time.monotonic()
     try:
         result = qemu_run.run(options)
@@ -193,12 +531,28 @@ def run_scenario(spec):
     return spec, result, None, time.monotonic() - started
 
 
-def run_boots(tally):
-    if not ISO.is_file():
+def boot_context():
+    context = {}
+    try:
+        context["suites"] = parse_selftest_sources()
+        context["kconfig"] = read_kconfig(ROOT / ".config")
+    except (OSError, ValueError) as error:
+        context.pop("suites", None)
+        context["suites_error"] = str(error)
+    try:
+        context["kunit"] = kunit_check.ensure_kunit(KUNIT_CACHE)
+    except kunit_check.KunitUnavailable as error:
+        context["kunit"] = str(error)
+    return context
+
+
+def run_boots(tally, specs=None):
+    if specs is None and not ISO.is_file():
         say(f"== boot: {ISO} is missing (run make)")
         tally.add(0, 1, failure="boot: no ISO")
         return
-    specs = scenarios()
+    specs = scenarios() if specs is None else specs
+    context = boot_context()
     say(f"== boot: {len(specs)} QEMU runs of {ISO.relative_to(ROOT)}, {os.cpu_count() or 2} at a time "
         f"(logs in {LOGS.relative_to(ROOT)}/)")
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
@@ -208,34 +562,63 @@ def run_boots(tally):
                 say(f"   FAIL {name}: {error}")
                 tally.add(0, 1, failure=f"{name}: {error}")
                 continue
-            cases_passed, cases_total, cases_skipped = result.case_counts()
-            if spec["expect_failure"]:
-                ok = (not result.passed) and re.search(spec["expect_failure"], result.reason or "") is not None
-                detail = f"runner rejected it: {result.reason}" if ok else \
-                    f"expected a FAIL matching /{spec['expect_failure']}/, got {result.verdict} ({result.reason})"
-                say(f"   {'PASS' if ok else 'FAIL'} {name} ({seconds:.1f}s): {detail}")
-                tally.add(1 if ok else 0, 0 if ok else 1, failure=None if ok else f"{name}: {detail}")
-                continue
+            ok, detail, (cases_passed, cases_failed, cases_skipped) = judge_boot(spec, result, context)
             # Each KTAP case counts, and so does the boot's own verdict.
-            cases_failed = cases_total - cases_passed
             tally.add(cases_passed, cases_failed, cases_skipped)
-            if result.passed:
-                extra = f", {cases_passed}/{cases_total} cases" if cases_total else ""
-                say(f"   PASS {name} ({seconds:.1f}s{extra})")
+            tally.boots += 1
+            if result.ktap is not None and not spec["expect_failure"]:
+                tally.selftest_cases[name] = cases_passed + cases_failed + cases_skipped
+            if ok:
+                say(f"   PASS {name} ({seconds:.1f}s{detail if not spec['expect_failure'] else ''})"
+                    + (f": {detail}" if spec["expect_failure"] else ""))
                 tally.add(1, 0)
             else:
-                say(f"   FAIL {name} ({seconds:.1f}s): {result.reason}; log {LOGS.relative_to(ROOT)}/{name}.log")
-                tally.add(0, 1, failure=f"{name}: {result.reason}")
+                say(f"   FAIL {name} ({seconds:.1f}s): {detail}; log {LOGS.relative_to(ROOT)}/{name}.log")
+                tally.add(0, 1, failure=f"{name}: {detail}")
+
+
+TIERS = [
+    ("style", run_style),
+    ("host", run_host),
+    ("runner", run_runner_tests),
+    ("boot", run_boots),
+]
+
+
+def run_tier(tally, name, function):
+    """Runs one tier and returns its counts; a tier that ran nothing fails."""
+    before = (tally.passed, tally.failed, tally.skipped, tally.boots)
+    started = time.monotonic()
+    function(tally)
+    passed, failed, skipped, boots = (now - then for now, then in
+                                      zip((tally.passed, tally.failed, tally.skipped, tally.boots), before))
+    if passed + failed == 0:
+        say(f"   FAIL {name}: the tier ran nothing")
+        tally.add(0, 1, failure=f"{name}: ran nothing")
+        failed += 1
+    out = dict(passed=passed, failed=failed, skipped=skipped, seconds=round(time.monotonic() - started, 1))
+    if name == "boot":
+        out["boots"] = boots
+    return out
+
+
+def write_summary(tally, tiers, seconds, path=SUMMARY):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(passed=tally.passed, failed=tally.failed, skipped=tally.skipped, seconds=round(seconds),
+                finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                tiers=tiers, selftest_cases=tally.selftest_cases)
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def main():
     tally = Tally()
     started = time.monotonic()
-    run_style(tally)
-    run_host(tally)
-    run_runner_tests(tally)
-    run_boots(tally)
-    say(f"== done in {time.monotonic() - started:.0f}s")
+    tiers = {}
+    for name, function in TIERS:
+        tiers[name] = run_tier(tally, name, function)
+    seconds = time.monotonic() - started
+    say(f"== done in {seconds:.0f}s")
+    write_summary(tally, tiers, seconds)
     for failure in tally.failures:
         say(f"   failed: {failure}")
     summary = f"{tally.passed} passed, {tally.failed} failed"
