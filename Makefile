@@ -37,7 +37,7 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-
 	-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -T $(LINKER_SCRIPT)
 
 .PHONY: all help deps defconfig olddefconfig menuconfig kernel iso run gdb check \
-	test-host bench format tidy clean distclean
+	test-host bench format tidy readme clean distclean
 
 all: iso
 
@@ -51,6 +51,7 @@ help:
 	@echo "  make defconfig | olddefconfig | menuconfig   build-time configuration (.config)"
 	@echo "  make test-host    host GoogleTest suites only (ASan + UBSan)"
 	@echo "  make format | tidy   clang-format / clang-tidy over the tree"
+	@echo "  make readme       put the last make check's counts into README.md"
 	@echo "  make clean | distclean"
 	@echo "Variables: V=1 (show commands), SMP=2 MEM=256M FIRMWARE=bios|uefi CONFIG_TEXT='tessera.node=3 ...' (run)"
 
@@ -140,9 +141,14 @@ bench: deps
 	$(Q)scripts/bench.sh $(BUILD)/tessera.iso
 
 # --- house style -----------------------------------------------------------
-SOURCE_FILES = $(shell git ls-files '*.cpp' '*.h')
+# Tracked and new (untracked, not ignored) files; $(wildcard) drops deleted ones.
+SOURCE_FILES = $(sort $(wildcard $(shell git ls-files --cached --others --exclude-standard '*.cpp' '*.h')))
 format:
 	$(Q)clang-format -i $(SOURCE_FILES)
+
+# The README's test counts, from the last `make check` (build/check/summary.json).
+readme:
+	$(Q)$(PYTHON) tools/update-readme-counts.py
 
 tidy: $(AUTOCONF)
 	$(Q)scripts/tidy.sh

@@ -13,6 +13,7 @@ PACKAGES=(
     gdb clang-format clang-tidy
     linux-image-amd64
     git ca-certificates
+    linux-source-6.1
 )
 
 # One probe per package: a file it installs.
@@ -25,6 +26,8 @@ declare -A PROBE=(
     [mtools]=/usr/bin/mformat [qemu-system-x86]=/usr/bin/qemu-system-x86_64 [ovmf]=/usr/share/ovmf/OVMF.fd
     [gdb]=/usr/bin/gdb [clang-format]=/usr/bin/clang-format [clang-tidy]=/usr/bin/clang-tidy
     [linux-image-amd64]=/boot [git]=/usr/bin/git [ca-certificates]=/etc/ssl/certs
+    # Linux's KTAP parser (tools/testing/kunit) checks our runner's verdicts.
+    [linux-source-6.1]=/usr/src/linux-source-6.1.tar.xz
 )
 
 missing=()

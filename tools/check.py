@@ -467,6 +467,8 @@ def judge_boot(spec, result, context):
             disagreement = kunit_check.disagreement(k, kunit_check.run_kunit(kunit, log))
             if disagreement:
                 problems.append(disagreement)
+            else:
+                notes.append("kunit.py agrees")
         else:
             problems.append(f"kunit.py cross-check not run: {kunit if not isinstance(kunit, Path) else 'no log'}")
     if spec["expect_failure"]:
