@@ -476,6 +476,8 @@ def judge_boot(spec, result, context):
         code = result.exit_code
         by_exit = code is not None and code != SUCCESS_EXIT
         code_text = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        if re.match(r"(silence|timeout):", result.reason or ""):
+            code_text = f"stopped by the runner ({code_text}), never the success code"
         if not matched:
             problems.append(f"expected a FAIL matching /{spec['expect_failure']}/, got {result.verdict} "
                             f"({result.reason})")

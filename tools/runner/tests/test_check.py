@@ -28,12 +28,15 @@ class TempDir(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="check-test-")
         self.dir = Path(self.tmp.name)
+        quiet = mock.patch.object(check, "say")  # check.py's progress lines
+        quiet.start()
+        self.addCleanup(quiet.stop)
 
     def tearDown(self):
         self.tmp.cleanup()
 
 
-class UnittestSummary(unittest.TestCase):
+class UnittestSummary(TempDir):
     def test_counts(self):
         p = check.parse_unittest_summary
         self.assertEqual(p("....\n---\nRan 4 tests in 0.1s\n\nOK\n"), (4, 0, 0))
@@ -243,10 +246,12 @@ class ForgedBoots(TempDir):
         # The guest says 2 s passed; the host saw 1 s.
         ok, detail, _ = self.boot(mark_lines(2.0, 1.0) + [{"exit": 33}], clock_marks=True)
         self.assertFalse(ok)
-        self.assertRegex(detail, r"clock: guest 2\.000s vs host 1\.\d+s .*ratio 1\.9\d|ratio 2\.0")
+        # The host may see a little more than 1 s (scheduling), never less.
+        self.assertRegex(detail, r"clock: guest 2\.000s vs host 1\.\d+s between the clock marks "
+                                 r"\(ratio (1\.[4-9]|2\.0)\d, allowed 0\.7\.\.1\.3\)")
         ok, detail, _ = self.boot(mark_lines(0.4, 1.0) + [{"exit": 33}], clock_marks=True)
         self.assertFalse(ok)
-        self.assertIn("ratio 0.4", detail)
+        self.assertRegex(detail, r"ratio 0\.[2-4]\d")
 
     def test_missing_clock_marks_fail(self):
         ok, detail, _ = self.boot([{"out": "hello\r\n"}, {"exit": 33}], clock_marks=True)
