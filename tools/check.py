@@ -477,14 +477,15 @@ def judge_boot(spec, result, context):
         by_exit = code is not None and code != SUCCESS_EXIT
         code_text = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         if re.match(r"(silence|timeout):", result.reason or ""):
-            code_text = f"stopped by the runner ({code_text}), never the success code"
+            code_text = f"stopped by the runner ({code_text}): the exit code never said success"
+        catches = code_text if code_text.startswith("stopped") else f"{code_text} alone catches it too"
         if not matched:
             problems.append(f"expected a FAIL matching /{spec['expect_failure']}/, got {result.verdict} "
                             f"({result.reason})")
         if not by_exit:
             problems.append(f"{code_text}: the exit code alone would have passed it")
         ok = not problems
-        detail = f"runner rejected it: {result.reason}; {code_text} alone catches it too" if ok else "; ".join(problems)
+        detail = f"runner rejected it: {result.reason}; {catches}" if ok else "; ".join(problems)
         # A negative control's cases are expected to fail: only its verdict counts.
         return ok, detail, (0, 0, 0)
     if not result.passed:
