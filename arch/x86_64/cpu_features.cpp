@@ -9,10 +9,6 @@ CpuFeatures detect_cpu_features()
     uint32_t max_extended = cpuid(0x80000000).eax;
     if (max_extended >= 0x80000001)
         features.nx = (cpuid(0x80000001).edx & (1u << 20)) != 0;
-    if (max_extended >= 0x80000007)
-        features.invariant_tsc = (cpuid(0x80000007).edx & (1u << 8)) != 0;
-    if (max_leaf >= 1)
-        features.x2apic = (cpuid(1).ecx & (1u << 21)) != 0;
     if (max_leaf >= 7) {
         auto leaf7 = cpuid(7, 0);
         features.smep = (leaf7.ebx & (1u << 7)) != 0;

@@ -11,7 +11,6 @@ extern "C" {
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __kernel_end[];
 extern char boot_stack_guard[];
-extern uint64_t boot_pml4[];
 }
 
 namespace tessera::arch {

@@ -3,7 +3,7 @@
 // information and the node configuration. Each refuses the boot with a
 // clear message (and ExitCode::BootRefused) on bad input.
 
-#include <arch/x86_64/lib/multiboot2.h>
+#include <kernel/boot/lib/multiboot2.h>
 #include <kernel/config/lib/node_config.h>
 
 namespace tessera {

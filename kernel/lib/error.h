@@ -46,7 +46,6 @@ public:
         , m_what(what)
     {
     }
-    static constexpr Error from_errno(Errno code, const char* what = nullptr) { return Error(code, what); }
 
     constexpr Errno code() const { return m_code; }
     // A short static description of what failed, or nullptr.

@@ -5,8 +5,6 @@
 
 namespace tessera {
 
-size_t string_length(const char* s);
-
 class StringView {
 public:
     constexpr StringView() = default;

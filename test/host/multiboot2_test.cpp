@@ -1,4 +1,4 @@
-#include <arch/x86_64/lib/multiboot2.h>
+#include <kernel/boot/lib/multiboot2.h>
 
 #include <byte_builder.h>
 #include <gtest/gtest.h>

@@ -83,7 +83,6 @@ inline CpuidResult cpuid(uint32_t leaf, uint32_t subleaf = 0)
 namespace msr {
 constexpr uint32_t apic_base = 0x1b;
 constexpr uint32_t efer = 0xc0000080;
-constexpr uint32_t fs_base = 0xc0000100;
 constexpr uint32_t gs_base = 0xc0000101;
 constexpr uint32_t kernel_gs_base = 0xc0000102;
 } // namespace msr
@@ -99,8 +98,6 @@ struct CpuFeatures {
     bool nx;
     bool smep;
     bool smap;
-    bool invariant_tsc;
-    bool x2apic;
 };
 CpuFeatures detect_cpu_features();
 
