@@ -44,7 +44,7 @@ void timer_interrupt(arch::RegisterState&)
 
 void reschedule_interrupt(arch::RegisterState&)
 {
-    arch::this_cpu().need_reschedule = true;
+    arch::this_cpu_local().need_reschedule = true;
     arch::lapic_end_of_interrupt();
     Scheduler::preempt_if_needed();
 }
@@ -175,7 +175,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_physical)
         0 };
     Scheduler::initialize_on_boot_cpu(boot_stack);
     start_timer_on_this_cpu();
-    arch::this_cpu().online.store(true);
+    arch::this_cpu_local().online.store(true);
     arch::enable_interrupts();
     if (cpus_found > 1)
         arch::smp_start_application_processors(s_apic_ids, cpus_found);

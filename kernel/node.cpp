@@ -18,7 +18,7 @@ void print_summary(const NodeConfig& config)
     auto memory = physical_memory_stats();
     size_t online = 0;
     for (size_t i = 0; i < arch::cpu_count(); ++i)
-        online += arch::cpu_at(i).online.load(kstd::memory_order_acquire) ? 1 : 0;
+        online += arch::cpu_local_at(i).online.load(kstd::memory_order_acquire) ? 1 : 0;
     if (online == arch::cpu_count())
         infoln("cpus: %zu online", online);
     else

@@ -22,10 +22,11 @@ context_switch:
     popq %rbp
     ret
 
-// First code of every new thread: the initial stack built by
-// Thread::try_create() returns here with rsp 16-byte aligned.
+// First code of every new thread: the initial frame built by
+// prepare_initial_context() returns here with rsp 16-byte aligned and the
+// thread's entry in rbx.
 .global thread_trampoline
 thread_trampoline:
     xorl %ebp, %ebp
-    call thread_start
+    call *%rbx
     ud2

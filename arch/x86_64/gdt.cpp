@@ -1,3 +1,4 @@
+#include <arch/context.h>
 #include <arch/cpu.h>
 #include <arch/interrupts.h>
 #include <arch/per_cpu.h>
@@ -42,7 +43,7 @@ void gdt_install_on_this_cpu()
     for (uint8_t slot : { ist_double_fault, ist_nmi, ist_machine_check }) {
         auto stack = kernel_stack_allocate();
         if (stack.is_error())
-            panic("no memory for CPU %u's interrupt stacks", cpu.index);
+            panic("no memory for CPU %u's interrupt stacks", cpu.local.index);
         cpu.tss.ist[slot - 1] = stack.value().top;
     }
 
@@ -61,5 +62,7 @@ void gdt_install_on_this_cpu()
                  "ltr %w0\n" ::"r"(tss_selector)
                  : "rax", "memory");
 }
+
+void set_kernel_stack_top(uint64_t stack_top) { this_cpu().tss.rsp[0] = stack_top; }
 
 } // namespace tessera::arch

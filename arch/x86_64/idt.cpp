@@ -79,7 +79,7 @@ bool apply_probe_fixup(RegisterState& registers)
     symbolize(registers.rip, where, sizeof(where));
     console_print_unlocked("\nEXCEPTION: %s (vector %llu, error code %#llx) on CPU %u at %s\n",
         exception_names[registers.vector & 31], static_cast<unsigned long long>(registers.vector),
-        static_cast<unsigned long long>(registers.error_code), this_cpu().index, where);
+        static_cast<unsigned long long>(registers.error_code), this_cpu().local.index, where);
     if (registers.vector == vector::page_fault) {
         uint64_t error = registers.error_code;
         console_print_unlocked("  faulting address %#llx: %s, %s, %s%s\n", static_cast<unsigned long long>(read_cr2()),

@@ -13,7 +13,7 @@ constinit size_t s_cpu_count = 1;
 uint32_t current_cpu_index()
 {
     bool enabled = save_and_disable_interrupts();
-    uint32_t index = this_cpu().index;
+    uint32_t index = this_cpu().local.index;
     restore_interrupts(enabled);
     return index;
 }
@@ -36,7 +36,7 @@ void install_per_cpu(size_t index, uint32_t apic_id)
     VERIFY(index < max_cpus);
     PerCpu& cpu = s_cpus[index];
     cpu.self = &cpu;
-    cpu.index = static_cast<uint32_t>(index);
+    cpu.local.index = static_cast<uint32_t>(index);
     cpu.apic_id = apic_id;
     write_msr(msr::gs_base, reinterpret_cast<uint64_t>(&cpu));
     write_msr(msr::kernel_gs_base, 0);

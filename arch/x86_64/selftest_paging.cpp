@@ -239,7 +239,7 @@ void read_control_registers(void* argument)
     registers.cr0 = arch::read_cr0();
     registers.cr4 = arch::read_cr4();
     registers.efer = arch::read_msr(arch::msr::efer);
-    registers.cpu_index = arch::this_cpu().index;
+    registers.cpu_index = arch::this_cpu().local.index;
 }
 
 // paging_features() agrees with CPUID, and every CPU runs with what the CPU

@@ -22,7 +22,7 @@ namespace {
 
 constexpr uint64_t give_up_ns = 5 * ns_per_second;
 
-uint64_t ticks_of(size_t cpu) { return *static_cast<volatile uint64_t*>(&arch::cpu_at(cpu).timer_ticks); }
+uint64_t ticks_of(size_t cpu) { return *static_cast<volatile uint64_t*>(&arch::cpu_local_at(cpu).timer_ticks); }
 
 void every_cpu_online_with_distinct_apic_id()
 {
@@ -32,17 +32,17 @@ void every_cpu_online_with_distinct_apic_id()
     KEXPECT(count <= arch::max_cpus);
     for (size_t i = 0; i < count; ++i) {
         arch::PerCpu& cpu = arch::cpu_at(i);
-        KEXPECT(cpu.online.load(kstd::memory_order_acquire));
+        KEXPECT(cpu.local.online.load(kstd::memory_order_acquire));
         KEXPECT(cpu.self == &cpu);
-        KEXPECT_EQ(cpu.index, i);
-        KEXPECT(cpu.idle_thread != nullptr);
-        KEXPECT(cpu.current_thread != nullptr);
+        KEXPECT_EQ(cpu.local.index, i);
+        KEXPECT(cpu.local.idle_thread != nullptr);
+        KEXPECT(cpu.local.current_thread != nullptr);
         for (size_t j = 0; j < i; ++j)
             KEXPECT(cpu.apic_id != arch::cpu_at(j).apic_id);
     }
     // The slots past the count were never brought up.
     for (size_t i = count; i < arch::max_cpus; ++i)
-        KEXPECT(!arch::cpu_at(i).online.load(kstd::memory_order_acquire));
+        KEXPECT(!arch::cpu_local_at(i).online.load(kstd::memory_order_acquire));
 }
 
 struct Placement {
@@ -70,11 +70,11 @@ void check_placement(void* argument)
         bool enabled = arch::save_and_disable_interrupts();
         arch::PerCpu& cpu = arch::this_cpu();
         auto* expected = &arch::cpu_at(placement.pinned);
-        placement.wrong_index += cpu.index != placement.pinned;
+        placement.wrong_index += cpu.local.index != placement.pinned;
         placement.wrong_self += cpu.self != &cpu || &cpu != expected;
         placement.wrong_gs_base += arch::read_msr(arch::msr::gs_base) != reinterpret_cast<uint64_t>(expected);
         placement.wrong_apic_id += arch::lapic_id() != expected->apic_id;
-        placement.wrong_thread += cpu.current_thread->id() != placement.expected_thread_id;
+        placement.wrong_thread += cpu.local.current_thread->id() != placement.expected_thread_id;
         ++placement.samples;
         arch::restore_interrupts(enabled);
         if (round % 2 == 0)

@@ -52,7 +52,7 @@ extern "C" [[noreturn]] void ap_entry(uint64_t cpu_index)
     lapic_enable_on_this_cpu();
     this_cpu().apic_id = lapic_id();
     ap_main(index);
-    this_cpu().online.store(true, kstd::memory_order_release);
+    this_cpu().local.online.store(true, kstd::memory_order_release);
     Scheduler::run_idle_on_this_cpu(*s_ap_idle_threads[index]);
 }
 
@@ -108,15 +108,15 @@ size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count)
         // INIT, then two STARTUPs. [intel/vol3]: 9.4.4.1 "Typical BSP initialization sequence".
         lapic_send_init(apic_ids[i]);
         busy_wait_us(10000);
-        for (int attempt = 0; attempt < 2 && !cpu_at(index).online.load(kstd::memory_order_acquire); ++attempt) {
+        for (int attempt = 0; attempt < 2 && !cpu_at(index).local.online.load(kstd::memory_order_acquire); ++attempt) {
             lapic_send_startup(apic_ids[i], static_cast<uint8_t>(trampoline >> 12));
             busy_wait_us(200);
         }
         // Wait up to a second (emulation is slow) for the AP to check in.
         uint64_t deadline = uptime_ns() + 1000000000ull;
-        while (!cpu_at(index).online.load(kstd::memory_order_acquire) && uptime_ns() < deadline)
+        while (!cpu_at(index).local.online.load(kstd::memory_order_acquire) && uptime_ns() < deadline)
             relax();
-        if (!cpu_at(index).online.load(kstd::memory_order_acquire)) {
+        if (!cpu_at(index).local.online.load(kstd::memory_order_acquire)) {
             // Park it in wait-for-SIPI so it cannot wake up late in a
             // trampoline that is gone, and never reuse its index or stack.
             lapic_send_init(apic_ids[i]);
@@ -135,6 +135,6 @@ size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count)
     return started;
 }
 
-void send_reschedule_ipi(const PerCpu& cpu) { lapic_send_ipi(cpu.apic_id, vector::reschedule_ipi); }
+void send_reschedule_ipi(uint32_t cpu_index) { lapic_send_ipi(cpu_at(cpu_index).apic_id, vector::reschedule_ipi); }
 
 } // namespace tessera::arch

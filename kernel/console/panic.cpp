@@ -22,7 +22,7 @@ void print_backtrace(unsigned long frame_pointer)
     console_print_unlocked("Backtrace:\n");
     for (int depth = 0; depth < 32 && frame_pointer != 0; ++depth) {
         // Walk only frames that are aligned, in kernel space and mapped.
-        if ((frame_pointer & 7) != 0 || frame_pointer < 0xffff800000000000ul || !arch::is_mapped(frame_pointer)
+        if ((frame_pointer & 7) != 0 || !arch::is_kernel_address(frame_pointer) || !arch::is_mapped(frame_pointer)
             || !arch::is_mapped(frame_pointer + 15))
             break;
         auto* frame = reinterpret_cast<unsigned long*>(frame_pointer);

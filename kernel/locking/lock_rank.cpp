@@ -38,7 +38,7 @@ void lock_rank_acquire(LockRank rank)
 {
     if constexpr (!CONFIG_LOCK_RANK_CHECKS)
         return;
-    auto& held = arch::this_cpu().held_lock_ranks;
+    auto& held = arch::this_cpu_local().held_lock_ranks;
     uint32_t bit = 1u << static_cast<unsigned>(rank);
     if ((held & ~(bit - 1)) != 0) [[unlikely]] {
         // Find the highest rank held to name it.
@@ -56,7 +56,7 @@ void lock_rank_release(LockRank rank)
 {
     if constexpr (!CONFIG_LOCK_RANK_CHECKS)
         return;
-    arch::this_cpu().held_lock_ranks &= ~(1u << static_cast<unsigned>(rank));
+    arch::this_cpu_local().held_lock_ranks &= ~(1u << static_cast<unsigned>(rank));
 }
 
 } // namespace tessera

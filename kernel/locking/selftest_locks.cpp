@@ -27,7 +27,7 @@ uint32_t rank_bit(LockRank rank) { return 1u << static_cast<unsigned>(rank); }
 uint32_t held_ranks()
 {
     bool enabled = arch::save_and_disable_interrupts();
-    uint32_t held = arch::this_cpu().held_lock_ranks;
+    uint32_t held = arch::this_cpu_local().held_lock_ranks;
     arch::restore_interrupts(enabled);
     return held;
 }
@@ -42,7 +42,7 @@ void spinlock_guard_with_interrupts_enabled()
         KEXPECT(!arch::interrupts_enabled());
         KEXPECT(lock.is_locked());
         if constexpr (CONFIG_LOCK_RANK_CHECKS)
-            KEXPECT((arch::this_cpu().held_lock_ranks & rank_bit(LockRank::Selftest)) != 0);
+            KEXPECT((arch::this_cpu_local().held_lock_ranks & rank_bit(LockRank::Selftest)) != 0);
     }
     KEXPECT(arch::interrupts_enabled());
     KEXPECT(!lock.is_locked());
@@ -265,9 +265,9 @@ void nested_ranks_in_increasing_order()
             SpinlockGuard g3(heap);
             SpinlockGuard g4(scheduler);
             SpinlockGuard g5(interrupts);
-            held_innermost = arch::this_cpu().held_lock_ranks;
+            held_innermost = arch::this_cpu_local().held_lock_ranks;
         }
-        held_after_two_released = arch::this_cpu().held_lock_ranks;
+        held_after_two_released = arch::this_cpu_local().held_lock_ranks;
     }
     if constexpr (CONFIG_LOCK_RANK_CHECKS) {
         KEXPECT_EQ(held_innermost & all, all);

@@ -1,3 +1,4 @@
+#include <arch/context.h>
 #include <arch/cpu.h>
 #include <arch/per_cpu.h>
 #include <arch/smp.h>
@@ -6,8 +7,6 @@
 #include <kernel/locking/spinlock.h>
 #include <kernel/sched/scheduler.h>
 #include <kernel/sched/sleep_queue.h>
-
-extern "C" void context_switch(uint64_t* save_rsp, uint64_t load_rsp, kstd::atomic<bool>* old_on_cpu);
 
 namespace tessera {
 
@@ -46,12 +45,12 @@ void kick_an_idle_cpu(int pinned_cpu)
 {
     uint32_t me = arch::current_cpu_index();
     for (size_t i = 0; i < arch::cpu_count(); ++i) {
-        arch::PerCpu& cpu = arch::cpu_at(i);
+        CpuLocal& cpu = arch::cpu_local_at(i);
         if (i == me || !cpu.online.load(kstd::memory_order_acquire) || cpu.current_thread != cpu.idle_thread)
             continue;
         if (pinned_cpu != Thread::any_cpu && static_cast<size_t>(pinned_cpu) != i)
             continue;
-        arch::send_reschedule_ipi(cpu);
+        arch::send_reschedule_ipi(static_cast<uint32_t>(i));
         return;
     }
 }
@@ -68,7 +67,7 @@ Thread& current_thread()
 void Scheduler::schedule()
 {
     bool interrupts_were_enabled = arch::save_and_disable_interrupts();
-    arch::PerCpu& cpu = arch::this_cpu();
+    CpuLocal& cpu = arch::this_cpu_local();
     cpu.need_reschedule = false;
     Thread* current = cpu.current_thread;
     Thread* next = s_run_queue.with([&](RunQueue& queue) {
@@ -90,8 +89,8 @@ void Scheduler::schedule()
             arch::relax();
         next->m_on_cpu.store(true, kstd::memory_order_relaxed);
         cpu.current_thread = next;
-        cpu.tss.rsp[0] = next->stack().top;
-        context_switch(&current->m_saved_rsp, next->m_saved_rsp, &current->m_on_cpu);
+        arch::set_kernel_stack_top(next->stack().top);
+        arch::switch_context(&current->m_saved_rsp, next->m_saved_rsp, &current->m_on_cpu);
         // Back on `current`, possibly on another CPU.
     }
     arch::restore_interrupts(interrupts_were_enabled);
@@ -142,7 +141,7 @@ void Scheduler::make_runnable(Thread& thread)
 
 void Scheduler::timer_tick()
 {
-    arch::PerCpu& cpu = arch::this_cpu();
+    CpuLocal& cpu = arch::this_cpu_local();
     ++cpu.timer_ticks;
     SleepQueue::wake_expired();
     if (cpu.current_thread == cpu.idle_thread || cpu.timer_ticks % time_slice_ticks == 0)
@@ -151,7 +150,7 @@ void Scheduler::timer_tick()
 
 void Scheduler::preempt_if_needed()
 {
-    if (is_running() && arch::this_cpu().need_reschedule)
+    if (is_running() && arch::this_cpu_local().need_reschedule)
         schedule();
 }
 
@@ -185,7 +184,7 @@ ErrorOr<Thread*> Scheduler::create_idle_thread(uint32_t cpu_index)
 
 void Scheduler::initialize_on_boot_cpu(KernelStack boot_stack)
 {
-    arch::PerCpu& cpu = arch::this_cpu();
+    CpuLocal& cpu = arch::this_cpu_local();
     Thread* boot = MUST(Thread::adopt_current("boot", boot_stack, false));
     boot->m_state = Thread::State::Running;
     boot->m_on_cpu.store(true);
@@ -206,12 +205,12 @@ void Scheduler::initialize_on_boot_cpu(KernelStack boot_stack)
 
 void Scheduler::run_idle_on_this_cpu(Thread& idle)
 {
-    arch::PerCpu& cpu = arch::this_cpu();
+    CpuLocal& cpu = arch::this_cpu_local();
     idle.m_state = Thread::State::Running;
     idle.m_on_cpu.store(true);
     cpu.idle_thread = &idle;
     cpu.current_thread = &idle;
-    cpu.tss.rsp[0] = idle.stack().top;
+    arch::set_kernel_stack_top(idle.stack().top);
     idle_loop();
 }
 

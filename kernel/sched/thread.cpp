@@ -1,14 +1,12 @@
+#include <arch/context.h>
 #include <arch/cpu.h>
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/lib/format.h>
-#include <kernel/lib/string.h>
 #include <kernel/memory/kernel_heap.h>
 #include <kernel/sched/scheduler.h>
 #include <kernel/sched/thread.h>
 #include <kernel/sched/wait_queue.h>
-
-extern "C" void thread_trampoline();
 
 namespace tessera {
 
@@ -54,12 +52,7 @@ ErrorOr<Thread*> Thread::try_create(const char* name, Entry entry, void* argumen
     thread->m_stack = stack.value();
     thread->m_pinned_cpu = pinned_cpu;
 
-    // Initial frame popped by context_switch: r15 r14 r13 r12 rbx rbp, then
-    // the return address. After the return, rsp is 16-byte aligned.
-    auto* frame = reinterpret_cast<uint64_t*>(thread->m_stack.top - 7 * sizeof(uint64_t));
-    memset(frame, 0, 6 * sizeof(uint64_t));
-    frame[6] = reinterpret_cast<uint64_t>(thread_trampoline);
-    thread->m_saved_rsp = reinterpret_cast<uint64_t>(frame);
+    thread->m_saved_rsp = arch::prepare_initial_context(thread->m_stack.top, thread_start);
 
     dbgln_if(CONFIG_SCHED_DEBUG, "sched: thread %s (id %llu) created, stack %#llx", thread->m_name,
         static_cast<unsigned long long>(thread->m_id), static_cast<unsigned long long>(thread->m_stack.top));

@@ -102,7 +102,7 @@ void print_cpus()
     for (size_t i = 0; i < arch::cpu_count(); ++i) {
         auto& cpu = arch::cpu_at(i);
         console_print("cpu %zu: apic id %u, %llu timer ticks\n", i, cpu.apic_id,
-            static_cast<unsigned long long>(cpu.timer_ticks));
+            static_cast<unsigned long long>(cpu.local.timer_ticks));
     }
 }
 

@@ -23,7 +23,7 @@ constexpr uint64_t slow_bound_ns = 2 * ns_per_second;
 uint64_t ticks_of(size_t cpu)
 {
     // Written by the timer interrupt on that CPU; read once per call.
-    return *static_cast<volatile uint64_t*>(&arch::cpu_at(cpu).timer_ticks);
+    return *static_cast<volatile uint64_t*>(&arch::cpu_local_at(cpu).timer_ticks);
 }
 
 void tsc_frequency_calibrated()

@@ -17,6 +17,12 @@ struct PageAttributes {
     bool uncached { false };
 };
 
+// The kernel half of every address space: the upper canonical half (physmap,
+// MMIO window, stacks, image). Generic code asks is_kernel_address().
+constexpr uint64_t kernel_address_space_base = 0xffff800000000000;
+inline bool is_kernel_address(uint64_t virtual_address) { return virtual_address >= kernel_address_space_base; }
+static_assert(PHYSMAP_BASE >= kernel_address_space_base);
+
 inline void* physical_to_virtual(uint64_t physical) { return reinterpret_cast<void*>(PHYSMAP_BASE + physical); }
 // For addresses in the physmap or the kernel image only.
 uint64_t virtual_to_physical(const void* address);

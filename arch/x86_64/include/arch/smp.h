@@ -14,7 +14,7 @@ void smp_reserve_trampoline_page();
 // online. Each AP runs `ap_main(cpu_index)` on its idle thread.
 size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count);
 
-// Makes `cpu` run its scheduler now (it may be halted in its idle loop).
-void send_reschedule_ipi(const PerCpu& cpu);
+// Makes CPU `cpu_index` run its scheduler now (it may be halted in its idle loop).
+void send_reschedule_ipi(uint32_t cpu_index);
 
 } // namespace tessera::arch
