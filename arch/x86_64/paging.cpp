@@ -1,5 +1,6 @@
 #include <arch/cpu.h>
 #include <arch/paging.h>
+#include <arch/tlb.h>
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/lib/checked.h>
@@ -32,6 +33,8 @@ constinit Spinlock<LockRank::PageTables> s_page_table_lock;
 constinit uint64_t s_kernel_root = 0; // physical address of the PML4
 constinit PagingFeatures s_features {};
 constinit uint64_t s_mmio_next = MMIO_WINDOW_BASE;
+// Table allocations left before an injected failure; -1: none armed.
+constinit kstd::atomic<int> s_table_allocations_before_failure { -1 };
 
 uint64_t* table_at(uint64_t physical) { return static_cast<uint64_t*>(physical_to_virtual(physical)); }
 
@@ -41,6 +44,13 @@ uint64_t nx_bit(bool executable) { return (!executable && s_features.nx) ? pte_n
 
 ErrorOr<uint64_t> allocate_table()
 {
+    int left = s_table_allocations_before_failure.load(kstd::memory_order_relaxed);
+    if (left == 0) {
+        s_table_allocations_before_failure.store(-1, kstd::memory_order_relaxed);
+        return Error(Errno::NOMEM, "injected page-table allocation failure");
+    }
+    if (left > 0)
+        s_table_allocations_before_failure.store(left - 1, kstd::memory_order_relaxed);
     uint64_t physical = TRY(allocate_physical_page());
     memset(table_at(physical), 0, page_size);
     return physical;
@@ -127,6 +137,11 @@ uint64_t virtual_to_physical(const void* address)
 }
 
 PagingFeatures paging_features() { return s_features; }
+
+void paging_inject_table_allocation_failure(int successes)
+{
+    s_table_allocations_before_failure.store(successes, kstd::memory_order_relaxed);
+}
 uint64_t kernel_page_table_root() { return s_kernel_root; }
 
 void paging_initialize(uint64_t highest_physical_address)
@@ -177,16 +192,30 @@ ErrorOr<void> map_page(uint64_t virtual_address, uint64_t physical_address, Page
     return {};
 }
 
-ErrorOr<void> unmap_page(uint64_t virtual_address)
+namespace {
+
+// Clears the leaf of `virtual_address` and this CPU's TLB entry for it; the
+// caller shoots down the other CPUs after dropping the lock.
+ErrorOr<void> clear_leaf(uint64_t virtual_address)
 {
-    SpinlockGuard guard(s_page_table_lock);
     uint64_t* entry = TRY(walk(s_kernel_root, virtual_address, false));
     if ((*entry & pte_present) == 0)
         return Error(Errno::NOENT, "not mapped");
     *entry = 0;
-    // FIXME: other CPUs need a TLB shootdown once anything unmaps memory
-    // that they may have touched; today only never-shared pages are unmapped.
     invalidate_page(virtual_address);
+    return {};
+}
+
+} // namespace
+
+ErrorOr<void> unmap_page(uint64_t virtual_address)
+{
+    {
+        SpinlockGuard guard(s_page_table_lock);
+        TRY(clear_leaf(virtual_address));
+    }
+    // Outside the lock, with interrupts as the caller had them (see <arch/tlb.h>).
+    tlb_shootdown();
     return {};
 }
 
@@ -243,8 +272,23 @@ ErrorOr<volatile void*> map_mmio(uint64_t physical_address, size_t size)
         base = s_mmio_next;
         s_mmio_next += length;
     }
-    for (uint64_t done = 0; done < length; done += page_size)
-        TRY(map_page(base + done, first + done, { .writable = true, .executable = false, .uncached = true }));
+    for (uint64_t done = 0; done < length; done += page_size) {
+        auto mapped = map_page(base + done, first + done, { .writable = true, .executable = false, .uncached = true });
+        if (!mapped.is_error())
+            continue;
+        // Undo: unmap what was mapped, and give the window back if nothing
+        // was placed after it meanwhile (else those pages of it stay unused).
+        {
+            SpinlockGuard guard(s_page_table_lock);
+            for (uint64_t undo = 0; undo < done; undo += page_size)
+                MUST(clear_leaf(base + undo));
+            if (s_mmio_next == base + length)
+                s_mmio_next = base;
+        }
+        if (done != 0)
+            tlb_shootdown();
+        return mapped.release_error();
+    }
     return reinterpret_cast<volatile void*>(base + offset);
 }
 
@@ -255,7 +299,12 @@ ErrorOr<void> identity_map_low_memory()
     if ((pml4[0] & pte_present) != 0)
         return Error(Errno::EXIST, "low memory already mapped");
     uint64_t pdpt = TRY(allocate_table());
-    uint64_t pd = TRY(allocate_table());
+    auto pd_or_error = allocate_table();
+    if (pd_or_error.is_error()) {
+        MUST(free_physical_page(pdpt));
+        return pd_or_error.release_error();
+    }
+    uint64_t pd = pd_or_error.value();
     table_at(pd)[0] = 0 | pte_present | pte_writable | pte_huge;
     table_at(pdpt)[0] = pd | pte_present | pte_writable;
     pml4[0] = pdpt | pte_present | pte_writable;
@@ -275,12 +324,12 @@ void remove_low_identity_map()
         pd = table_at(pdpt)[0] & pte_address_mask;
         pml4[0] = 0;
     }
-    write_cr3(read_cr3()); // flush this CPU
-    // The two table pages stay allocated: APs walked them and may still hold
-    // them in their paging-structure caches, and there is no TLB shootdown
-    // yet to clear those ([intel/vol3]: 4.10.4.1). Two pages, once per boot.
-    (void)pd;
-    (void)pdpt;
+    // The APs walked these tables and may hold them in their paging-structure
+    // caches ([intel/vol3]: 4.10.4.1); only after every CPU has dropped those
+    // may the pages be reused.
+    tlb_shootdown();
+    MUST(free_physical_page(pd));
+    MUST(free_physical_page(pdpt));
 }
 
 } // namespace tessera::arch

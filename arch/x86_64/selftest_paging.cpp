@@ -30,6 +30,7 @@ namespace {
 // page; nothing else maps there. The page-table pages created on the way
 // stay (harmless, a couple of pages).
 constexpr uint64_t scratch_virtual = MMIO_WINDOW_BASE + MMIO_WINDOW_SIZE - page_size;
+constexpr uint64_t huge_page_size = 2ull << 20;
 
 // Objects of known sections; volatile so the compiler keeps every access.
 constexpr uint8_t s_rodata_bytes[64] = { 0x52, 0x4f, 0x44, 0x41, 0x54, 0x41 };
@@ -275,11 +276,61 @@ void paging_features_enabled_on_every_cpu()
     }
 }
 
+uint64_t free_pages() { return physical_memory_stats().free_pages; }
+
+// identity_map_low_memory() needs two new tables; when the second cannot be
+// had, the first goes back, and a successful map and removal give both back.
+// (The boot-time identity map is gone once the APs are up.)
+void identity_map_failure_leaks_nothing()
+{
+    uint64_t before = free_pages();
+    arch::paging_inject_table_allocation_failure(1);
+    KEXPECT_EQ(errno_of(arch::identity_map_low_memory()), static_cast<int>(Errno::NOMEM));
+    arch::paging_inject_table_allocation_failure(-1);
+    KEXPECT_EQ(free_pages(), before);
+    KEXPECT(!arch::is_mapped(0x1000));
+
+    KEXPECT(!arch::identity_map_low_memory().is_error());
+    KEXPECT(arch::is_mapped(0x1000));
+    KEXPECT_EQ(free_pages(), before - 2);
+    arch::remove_low_identity_map();
+    KEXPECT(!arch::is_mapped(0x1000));
+    KEXPECT_EQ(free_pages(), before);
+}
+
+// A map_mmio() that fails part-way (here: no page table for the part past a
+// 2 MiB boundary) unmaps what it mapped and hands its window back.
+void map_mmio_failure_unmaps_and_returns_window()
+{
+    uint64_t physical = KMUST(allocate_physical_page());
+    // One page first, so the window's current page table exists; then the
+    // next page must not start a new table.
+    auto first = reinterpret_cast<uint64_t>(KMUST(arch::map_mmio(physical, page_size)));
+    uint64_t next = first + page_size;
+    if ((next & (huge_page_size - 1)) == 0) {
+        next = reinterpret_cast<uint64_t>(KMUST(arch::map_mmio(physical, page_size))) + page_size;
+        KEXPECT((next & (huge_page_size - 1)) != 0);
+    }
+    arch::paging_inject_table_allocation_failure(0);
+    auto failed = arch::map_mmio(physical, huge_page_size + page_size);
+    arch::paging_inject_table_allocation_failure(-1);
+    KEXPECT_EQ(errno_of(failed), static_cast<int>(Errno::NOMEM));
+    KEXPECT(!arch::is_mapped(next));
+    KEXPECT(!arch::is_mapped(next + huge_page_size - (next & (huge_page_size - 1)) - page_size));
+    // The window did not move on.
+    auto again = reinterpret_cast<uint64_t>(KMUST(arch::map_mmio(physical, page_size)));
+    KEXPECT_EQ(again, next);
+    // The few window pages mapped here stay (map_mmio has no unmap); the
+    // page they point at is never touched through them.
+    KEXPECT(!free_physical_page(physical).is_error());
+}
+
 } // namespace
 
 SELFTEST_SUITE(arch_paging, CONFIG_PAGING_SELFTEST, SELFTEST_CASE(kernel_text_read_only_executable),
     SELFTEST_CASE(rodata_read_only_no_execute), SELFTEST_CASE(data_writable_no_execute),
     SELFTEST_CASE(physmap_no_execute), SELFTEST_CASE(kernel_stack_guard_pages_fault),
-    SELFTEST_CASE(map_translate_unmap_round_trip), SELFTEST_CASE(paging_features_enabled_on_every_cpu));
+    SELFTEST_CASE(map_translate_unmap_round_trip), SELFTEST_CASE(paging_features_enabled_on_every_cpu),
+    SELFTEST_CASE(identity_map_failure_leaks_nothing), SELFTEST_CASE(map_mmio_failure_unmaps_and_returns_window));
 
 } // namespace tessera

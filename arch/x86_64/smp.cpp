@@ -4,6 +4,7 @@
 #include <arch/paging.h>
 #include <arch/per_cpu.h>
 #include <arch/smp.h>
+#include <arch/tlb.h>
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/lib/string.h>
@@ -69,6 +70,7 @@ void smp_reserve_trampoline_page()
 
 size_t smp_start_application_processors(const uint8_t* apic_ids, size_t count)
 {
+    tlb_shootdown_initialize();
     uint32_t my_apic_id = lapic_id();
     size_t trampoline_size = static_cast<size_t>(ap_trampoline_end - ap_trampoline_start);
     VERIFY(trampoline_size <= page_size);

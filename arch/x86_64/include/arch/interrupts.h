@@ -23,6 +23,7 @@ constexpr uint8_t page_fault = 14;
 constexpr uint8_t timer = 0x20;
 constexpr uint8_t first_irq = 0x30; // IOAPIC GSI n -> first_irq + n
 constexpr uint8_t reschedule_ipi = 0xf0;
+constexpr uint8_t tlb_shootdown_ipi = 0xf1;
 constexpr uint8_t spurious = 0xff;
 } // namespace vector
 

@@ -48,6 +48,10 @@ ErrorOr<volatile void*> map_mmio(uint64_t physical_address, size_t size);
 ErrorOr<void> identity_map_low_memory();
 void remove_low_identity_map();
 
+// Selftests only: the page-table allocation after the next `successes`
+// ones fails with ENOMEM (once), so error paths can be checked for leaks.
+void paging_inject_table_allocation_failure(int successes);
+
 struct PagingFeatures {
     bool nx;
     bool smep;
