@@ -3,6 +3,8 @@
 #include <arch/interrupts.h>
 #include <arch/io.h>
 #include <arch/paging.h>
+#include <arch/x86_64/lib/cpuid_frequency.h>
+#include <kernel/console/panic.h>
 #include <kernel/time/clock.h>
 
 namespace tessera::arch {
@@ -102,13 +104,19 @@ struct Sample {
     uint64_t tsc_elapsed;
     uint32_t lapic_elapsed;
     uint64_t uncertainty; // TSC cycles in which the start or end could lie
+    bool timed_out;
 };
+
+// No TSC runs faster than this; it bounds the PIT wait before calibration.
+constexpr uint64_t fastest_tsc_hz = 10'000'000'000ull;
 
 // One PIT window. Every PIT access is bracketed by TSC reads, so a window
 // in which the vCPU was descheduled (common under emulation on a busy
-// host) shows up as a large uncertainty and is discarded.
+// host) shows up as a large uncertainty and is discarded. The wait is
+// bounded: a machine without a PIT must not hang here.
 Sample measure_window(uint32_t window_ms)
 {
+    uint64_t limit = fastest_tsc_hz / 1000 * window_ms * 4;
     write(reg::lvt_timer, lvt_masked);
     uint64_t before_start = read_tsc();
     pit_start_one_shot(static_cast<uint16_t>(pit_hz * window_ms / 1000));
@@ -123,41 +131,120 @@ Sample measure_window(uint32_t window_ms)
             end = now;
             break;
         }
+        if (now - after_start > limit) {
+            write(reg::timer_initial, 0);
+            return { 0, 0, 0, true };
+        }
         last_not_done = now;
     }
     uint32_t lapic_elapsed = 0xffffffff - read(reg::timer_current);
     write(reg::timer_initial, 0);
-    return { end - after_start, lapic_elapsed, (after_start - before_start) + (end - last_not_done) };
+    return { end - after_start, lapic_elapsed, (after_start - before_start) + (end - last_not_done), false };
+}
+
+bool agree(const Sample& a, const Sample& b)
+{
+    uint64_t difference = a.tsc_elapsed > b.tsc_elapsed ? a.tsc_elapsed - b.tsc_elapsed : b.tsc_elapsed - a.tsc_elapsed;
+    return difference * 1000 < a.tsc_elapsed; // within 0.1%
+}
+
+TimerCalibration rates_of(const Sample& sample, uint32_t window_ms)
+{
+    return { static_cast<uint64_t>(sample.lapic_elapsed) * 1000 / window_ms, sample.tsc_elapsed * 1000 / window_ms };
+}
+
+TimerCalibration calibrate_against_pit()
+{
+    // 5 ms windows until two trustworthy ones (edges known to 0.2%) agree
+    // to 0.1%; at most twelve. A window only ever comes out too long (QEMU
+    // TCG on a busy host shows the PIT's terminal count up to ~10 ms late
+    // while the TSC and LAPIC agree), so agreeing windows are the true
+    // length, and otherwise the shortest trustworthy one is closest. On a
+    // quiet machine this takes 10 ms instead of seven 10 ms windows.
+    constexpr uint32_t window_ms = 5;
+    constexpr size_t max_windows = 12;
+    Sample trusted[max_windows];
+    size_t kept = 0;
+    Sample least_uncertain {};
+    for (size_t i = 0; i < max_windows; ++i) {
+        Sample sample = measure_window(window_ms);
+        if (sample.timed_out)
+            panic("timer calibration: PIT channel 2 never counted down (no PIT?), and CPUID states no TSC "
+                  "frequency");
+        // uncertainty/elapsed smallest, compared without division.
+        if (i == 0
+            || sample.uncertainty * least_uncertain.tsc_elapsed < least_uncertain.uncertainty * sample.tsc_elapsed)
+            least_uncertain = sample;
+        if (sample.uncertainty * 500 >= sample.tsc_elapsed)
+            continue;
+        for (size_t j = 0; j < kept; ++j) {
+            if (agree(sample, trusted[j]))
+                return rates_of(sample.tsc_elapsed < trusted[j].tsc_elapsed ? sample : trusted[j], window_ms);
+        }
+        trusted[kept++] = sample;
+    }
+    if (kept == 0)
+        return rates_of(least_uncertain, window_ms);
+    const Sample* shortest = &trusted[0];
+    for (size_t j = 1; j < kept; ++j) {
+        if (trusted[j].tsc_elapsed < shortest->tsc_elapsed)
+            shortest = &trusted[j];
+    }
+    return rates_of(*shortest, window_ms);
+}
+
+// With the TSC rate known, the LAPIC timer is timed against the TSC over 2 ms.
+uint64_t lapic_timer_hz_against_tsc(uint64_t tsc_hz)
+{
+    write(reg::lvt_timer, lvt_masked);
+    write(reg::timer_initial, 0xffffffff);
+    uint64_t start = read_tsc();
+    uint64_t end = start + tsc_hz / 500;
+    uint64_t now = start;
+    while (now < end)
+        now = read_tsc();
+    uint32_t lapic_elapsed = 0xffffffff - read(reg::timer_current);
+    write(reg::timer_initial, 0);
+    return static_cast<uint64_t>(lapic_elapsed) * tsc_hz / (now - start);
+}
+
+CpuidLeaf leaf(uint32_t number)
+{
+    auto r = cpuid(number);
+    return { r.eax, r.ebx, r.ecx, r.edx };
+}
+
+FrequencyLeaves read_frequency_leaves()
+{
+    FrequencyLeaves leaves {};
+    leaves.max_leaf = cpuid(0).eax;
+    if (leaves.max_leaf >= 0x15)
+        leaves.leaf_15 = leaf(0x15);
+    if (leaves.max_leaf >= 0x16)
+        leaves.leaf_16 = leaf(0x16);
+    // CPUID.1:ECX bit 31: running under a hypervisor, whose leaves start at 0x40000000.
+    if (leaves.max_leaf >= 1 && (cpuid(1).ecx & (1u << 31)) != 0) {
+        leaves.hypervisor = leaf(0x40000000);
+        if (leaves.hypervisor.eax >= 0x40000010 && leaves.hypervisor.eax < 0x40010000)
+            leaves.hypervisor_timing = leaf(0x40000010);
+    }
+    return leaves;
 }
 
 } // namespace
 
-// Several short windows; the median of the trustworthy ones.
+// What CPUID states first (no measurement at all); the PIT only if it
+// states nothing. QEMU TCG states nothing (max leaf 0xd, hypervisor leaves
+// only to 0x40000001), so emulated boots take the PIT path.
 TimerCalibration lapic_calibrate_timer()
 {
-    constexpr uint32_t window_ms = 10;
-    constexpr size_t window_count = 7;
     write(reg::timer_divide, 0x3); // divide by 16
-    Sample samples[window_count];
-    size_t kept = 0;
-    for (size_t i = 0; i < window_count; ++i) {
-        Sample sample = measure_window(window_ms);
-        // Keep windows whose edges are known to 0.2%.
-        if (sample.uncertainty * 500 < sample.tsc_elapsed)
-            samples[kept++] = sample;
-    }
-    if (kept == 0)
-        samples[kept++] = measure_window(window_ms);
-    // Insertion sort by TSC cycles; the median sample gives both rates.
-    for (size_t i = 1; i < kept; ++i) {
-        for (size_t j = i; j > 0 && samples[j].tsc_elapsed < samples[j - 1].tsc_elapsed; --j) {
-            Sample swap = samples[j];
-            samples[j] = samples[j - 1];
-            samples[j - 1] = swap;
-        }
-    }
-    const Sample& median = samples[kept / 2];
-    return { static_cast<uint64_t>(median.lapic_elapsed) * 1000 / window_ms, median.tsc_elapsed * 1000 / window_ms };
+    StatedFrequencies stated = frequencies_from_cpuid(read_frequency_leaves());
+    if (stated.tsc_hz != 0 && stated.lapic_timer_hz != 0)
+        return { stated.lapic_timer_hz / 16, stated.tsc_hz };
+    if (stated.tsc_hz != 0)
+        return { lapic_timer_hz_against_tsc(stated.tsc_hz), stated.tsc_hz };
+    return calibrate_against_pit();
 }
 
 void lapic_timer_start_periodic(uint64_t lapic_timer_hz, uint32_t frequency_hz)
