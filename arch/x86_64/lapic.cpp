@@ -205,7 +205,8 @@ uint64_t lapic_timer_hz_against_tsc(uint64_t tsc_hz)
         now = read_tsc();
     uint32_t lapic_elapsed = 0xffffffff - read(reg::timer_current);
     write(reg::timer_initial, 0);
-    return static_cast<uint64_t>(lapic_elapsed) * tsc_hz / (now - start);
+    uint64_t elapsed = now - start;
+    return static_cast<uint64_t>(lapic_elapsed) * tsc_hz / (elapsed != 0 ? elapsed : 1);
 }
 
 CpuidLeaf leaf(uint32_t number)
