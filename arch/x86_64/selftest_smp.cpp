@@ -6,6 +6,7 @@
 //
 // The kernel cannot learn QEMU's -smp value other than through the MADT it
 // already used, so the CPU count is printed as a diagnostic for the runner.
+// The cases about several CPUs skip on one CPU rather than pass vacuously.
 
 #include <arch/apic.h>
 #include <arch/cpu.h>
@@ -84,9 +85,12 @@ void check_placement(void* argument)
     }
 }
 
+constexpr const char* one_cpu = "only one CPU online";
+
 void pinned_thread_runs_on_its_cpu()
 {
     size_t count = arch::cpu_count();
+    KSKIP_IF(count < 2, one_cpu);
     Placement placements[arch::max_cpus] {};
     Thread* threads[arch::max_cpus] {};
     for (size_t i = 0; i < count; ++i) {
@@ -209,11 +213,7 @@ void wake_across(uint32_t waiter_cpu, uint32_t waker_cpu)
 
 void cross_cpu_wakeup()
 {
-    if (arch::cpu_count() < 2) {
-        console_print("    # one CPU: the wake-up stays on CPU 0\n");
-        wake_across(0, 0);
-        return;
-    }
+    KSKIP_IF(arch::cpu_count() < 2, one_cpu);
     wake_across(0, 1);
     wake_across(1, 0);
 }

@@ -9,9 +9,19 @@
 //       SELFTEST_CASE(exhaustion));
 //
 // A failed expectation prints "# file:line expected X got Y" before the
-// case's "not ok" line. Suites whose Kconfig option is off print "# SKIP".
+// case's "not ok" line. Suites whose Kconfig option is off print "# SKIP";
+// a case that cannot test anything here calls KSKIP_IF.
+//
+// Each case owns its failure state (kernel/selftest/case_context.h). A
+// failure counts for the case during which the failing thread was created,
+// so threads a case starts report to it. A case should start its helper
+// threads with selftest_start_thread(): the runner then waits for them
+// (bounded) before it ends the case, and fails the case if one is still
+// running. A failure from a thread whose case has ended is a harness error,
+// which fails the whole run.
 
 #include <kernel/config/lib/node_config.h>
+#include <kernel/lib/error_or.h>
 #include <kernel/lib/kstd.h>
 
 namespace tessera {
@@ -29,12 +39,35 @@ struct SelftestSuite {
     size_t case_count;
 };
 
-// Runs every suite (or the one named by tessera.selftest); true if none failed.
+// Runs every suite (or the one named by tessera.selftest); true only if
+// every case passed or skipped and no harness error happened.
 bool run_selftests(const NodeConfig& config);
 
-// Records a failed expectation of the running case.
+// Records a failed expectation for the case the calling thread belongs to.
 [[gnu::format(printf, 3, 4)]] void selftest_fail(const char* file, int line, const char* fmt, ...);
+// True once the calling thread's case has recorded a failure.
 bool selftest_current_case_failed();
+// Harness errors so far: failures from threads whose case had ended.
+size_t selftest_harness_error_count();
+
+// Marks the running case skipped (KTAP `ok N name # SKIP reason`); the case
+// should return right after. A skipped case that also failed is `not ok`.
+// `reason` must outlive the case (a string literal).
+void selftest_skip(const char* reason);
+
+// A helper thread of the running case (kernel/selftest/case_threads.cpp).
+class SelftestThread;
+using SelftestThreadEntry = void (*)(void* argument);
+
+// Starts `entry(argument)` in a new thread that belongs to the running case.
+// The case may join it; the runner joins whatever is left once the case
+// function returns, and fails the case if one is still running after a grace
+// period. Only a running case's threads may call this.
+ErrorOr<SelftestThread*> selftest_start_thread(
+    const char* name, SelftestThreadEntry entry, void* argument, int pinned_cpu = -1);
+// Waits until the helper has finished. Call it at most once per helper, from
+// the thread that started it.
+void selftest_join_thread(SelftestThread* thread);
 
 } // namespace tessera
 
@@ -76,3 +109,12 @@ bool selftest_current_case_failed();
         }                                                                                                              \
         _result.release_value();                                                                                       \
     })
+
+// Skips the rest of the case (and returns) if `condition` holds.
+#define KSKIP_IF(condition, reason)                                                                                    \
+    do {                                                                                                               \
+        if (condition) {                                                                                               \
+            ::tessera::selftest_skip(reason);                                                                          \
+            return;                                                                                                    \
+        }                                                                                                              \
+    } while (0)

@@ -120,7 +120,11 @@ TEST(NodeConfig, EnumValuesAndNames)
     }
     std::pair<char const*, FaultInjection> injects[]
         = { { "none", FaultInjection::None }, { "fault", FaultInjection::Fault }, { "fail", FaultInjection::Fail },
-              { "hang", FaultInjection::Hang }, { "overflow", FaultInjection::StackOverflow } };
+              { "hang", FaultInjection::Hang }, { "overflow", FaultInjection::StackOverflow },
+              { "fail-expect", FaultInjection::FailExpect }, { "fail-eq", FaultInjection::FailEq },
+              { "fail-must", FaultInjection::FailMust }, { "fail-thread", FaultInjection::FailThread },
+              { "fail-late-thread", FaultInjection::FailLateThread }, { "stuck-thread", FaultInjection::StuckThread },
+              { "panic-race", FaultInjection::PanicRace } };
     for (auto [name, inject] : injects) {
         auto result = apply(std::string("tessera.inject=") + name);
         ASSERT_TRUE(result.ok);
@@ -134,7 +138,7 @@ TEST(NodeConfig, EnumValuesAndNames)
     EXPECT_STREQ(role_name(static_cast<Role>(0x30)), "?");
     EXPECT_STREQ(boot_mode_name(static_cast<BootMode>(9)), "?");
     EXPECT_STREQ(log_level_name(static_cast<LogLevel>(9)), "?");
-    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(9)), "?");
+    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(12)), "?");
 }
 
 TEST(NodeConfig, LaterSettingsOverrideEarlierAndCallsLayer)
@@ -240,6 +244,10 @@ TEST(NodeConfig, EnumsRejectUnknownWords)
     expect_rejected("tessera.mode=shells", "tessera.mode", "is not a mode");
     expect_rejected("tessera.loglevel=trace", "tessera.loglevel", "is not a log level");
     expect_rejected("tessera.inject=crash", "tessera.inject", "is not a fault injection");
+    // Near misses of the multi-word names are refused too.
+    expect_rejected("tessera.inject=fail_expect", "tessera.inject", "is not a fault injection");
+    expect_rejected("tessera.inject=fail-", "tessera.inject", "is not a fault injection");
+    expect_rejected("tessera.inject=panic-race2", "tessera.inject", "is not a fault injection");
 }
 
 TEST(NodeConfig, SelftestFilter)

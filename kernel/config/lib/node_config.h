@@ -39,6 +39,13 @@ enum class FaultInjection : uint8_t {
     Fail, // Report a failing test case.
     Hang, // Stop producing output (silence timeout).
     StackOverflow, // Overflow a kernel stack into its guard page (double fault on its IST stack).
+    FailExpect, // A real KEXPECT fails in the case.
+    FailEq, // A real KEXPECT_EQ fails in the case.
+    FailMust, // A real KMUST sees an error.
+    FailThread, // A KEXPECT fails in a helper thread after the case function returned.
+    FailLateThread, // A plain thread fails after its case ended (a harness error).
+    StuckThread, // A helper thread outlives its case's grace period.
+    PanicRace, // CPU 1 panics while CPU 0 runs to the success exit.
 };
 
 struct Ipv4Address {
