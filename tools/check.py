@@ -11,7 +11,9 @@ Tiers, in order:
            8 GiB, both firmwares); refused boots (too little memory, a bad
            configuration value); and negative controls that inject a failing
            case, a CPU exception and a hang into a real kernel and require
-           the runner to reject each.
+           the runner to reject each, plus the selftest harness's own
+           controls (failing KEXPECT/KEXPECT_EQ/KMUST, late thread failures,
+           a stuck helper, a panic racing the success exit).
 
 Counting: each ctest test, each runner unittest, each KTAP case of a boot,
 and each boot's own verdict is one test; a skip (GTEST_SKIP, unittest
@@ -280,7 +282,7 @@ def scenarios():
         scenario("control-failing-case", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fail",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_failure=r"(^|; )not ok 3 selftest_harness\.injected_failure(;|$)"),
+                 expect_failure=r"(^|; )not ok 10 selftest_harness\.injected_failure(;|$)"),
         scenario("control-cpu-exception", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fault",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
@@ -293,8 +295,47 @@ def scenarios():
         scenario("control-hang", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=hang",
                  success_line=r"^TESSERA: SELFTESTS PASSED$", silence=8, expect_failure=r"^silence: no output for 8s$"),
+        # With one CPU the SMP cases that need two skip instead of passing vacuously.
+        scenario("selftest-seabios-smp1", "bios", 1, config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_lines=[r"^    # 1 CPUs online$",
+                               r"^    ok \d+ pinned_thread_runs_on_its_cpu # SKIP only one CPU online$",
+                               r"^    ok \d+ cross_cpu_wakeup # SKIP only one CPU online$"],
+                 expect_skips=["arch_smp.pinned_thread_runs_on_its_cpu", "arch_smp.cross_cpu_wakeup"]),
     ]
+    out += harness_controls()
     return out
+
+
+def harness_controls():
+    """Negative controls of the selftest harness (kernel/selftest): the real
+    KEXPECT/KEXPECT_EQ/KMUST macros fail, a helper thread fails after its case
+    returned, a plain thread fails after its case ended, a helper outlives its
+    case, and a panic races the success exit. Each reason is matched whole, so
+    that it names the failing case and nothing else; the diagnostic must be
+    there too (a missing one adds a reason)."""
+    injected = r"^not ok 10 selftest_harness\.injected_failure; success line missing; exit code 35, expected 33$"
+    diagnostic = r"^    # kernel/selftest/selftest_harness\.cpp:\d+ "
+    controls = [
+        ("fail-expect", [diagnostic + r"expected inject != FaultInjection::FailExpect$"], injected),
+        ("fail-eq", [diagnostic + r"expected 2 \+ 2 == 5, got 4 vs 5$"], injected),
+        ("fail-must", [diagnostic + r"fail_with\(Errno::NOMEM\) failed: ENOMEM$"], injected),
+        ("fail-thread", [diagnostic + r"expected !s_case_returned\.load\(\)$"], injected),
+        # The case passed and so does the next one; only the harness error fails the run.
+        ("fail-late-thread", [diagnostic + r"expected !s_case_returned\.load\(\)$",
+                              r"^    # harness error: a failure from thread late-plain after its case "
+                              r"selftest_harness\.injected_failure ended$",
+                              r"^    ok 10 injected_failure$", r"^    ok 11 later_case_is_not_blamed$",
+                              r"^TESSERA: SELFTESTS FAILED \(0 of \d+ suites, 1 harness errors\)$"],
+         r"^success line missing; exit code 35, expected 33$"),
+        ("stuck-thread", [r"^    # case ended with 1 helper threads still running$"], injected),
+        # Needs two CPUs. Until the panic path stopped a success exit racing
+        # it, some of these runs passed.
+        ("panic-race", [], r"^fail line: KERNEL PANIC: injected panic race \(tessera\.inject=panic-race\)"),
+    ]
+    return [scenario(f"control-{mode}", "bios", 2, "128M",
+                     f"tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject={mode}",
+                     success_line=r"^TESSERA: SELFTESTS PASSED$", expect_lines=lines, expect_failure=reason)
+            for mode, lines, reason in controls]
 
 
 # --- what the selftest sources promise ---------------------------------------

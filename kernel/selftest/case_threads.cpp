@@ -1,7 +1,7 @@
 #include <kernel/lib/assert.h>
 #include <kernel/sched/thread.h>
-#include <kernel/selftest/case_threads.h>
 #include <kernel/selftest/case_thread.h>
+#include <kernel/selftest/case_threads.h>
 #include <kernel/time/clock.h>
 
 namespace tessera {

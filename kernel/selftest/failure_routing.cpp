@@ -63,8 +63,7 @@ void selftest_set_running_case(SelftestCaseContext* context)
     if (context != nullptr) {
         size_t index = s_history_count.load(kstd::memory_order_relaxed);
         if (index < history_capacity) {
-            s_history[index]
-                = { context->first_thread_id(), context->suite().name, context->test_case().name };
+            s_history[index] = { context->first_thread_id(), context->suite().name, context->test_case().name };
             s_history_count.store(index + 1, kstd::memory_order_release);
         }
     }

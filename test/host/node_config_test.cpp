@@ -118,13 +118,12 @@ TEST(NodeConfig, EnumValuesAndNames)
         EXPECT_EQ(result.config.log_level, level);
         EXPECT_STREQ(log_level_name(level), name);
     }
-    std::pair<char const*, FaultInjection> injects[]
-        = { { "none", FaultInjection::None }, { "fault", FaultInjection::Fault }, { "fail", FaultInjection::Fail },
-              { "hang", FaultInjection::Hang }, { "overflow", FaultInjection::StackOverflow },
-              { "fail-expect", FaultInjection::FailExpect }, { "fail-eq", FaultInjection::FailEq },
-              { "fail-must", FaultInjection::FailMust }, { "fail-thread", FaultInjection::FailThread },
-              { "fail-late-thread", FaultInjection::FailLateThread }, { "stuck-thread", FaultInjection::StuckThread },
-              { "panic-race", FaultInjection::PanicRace } };
+    std::pair<char const*, FaultInjection> injects[] = { { "none", FaultInjection::None },
+        { "fault", FaultInjection::Fault }, { "fail", FaultInjection::Fail }, { "hang", FaultInjection::Hang },
+        { "overflow", FaultInjection::StackOverflow }, { "fail-expect", FaultInjection::FailExpect },
+        { "fail-eq", FaultInjection::FailEq }, { "fail-must", FaultInjection::FailMust },
+        { "fail-thread", FaultInjection::FailThread }, { "fail-late-thread", FaultInjection::FailLateThread },
+        { "stuck-thread", FaultInjection::StuckThread }, { "panic-race", FaultInjection::PanicRace } };
     for (auto [name, inject] : injects) {
         auto result = apply(std::string("tessera.inject=") + name);
         ASSERT_TRUE(result.ok);
