@@ -282,7 +282,7 @@ def scenarios():
         scenario("control-failing-case", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fail",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_failure=r"(^|; )not ok 10 selftest_harness\.injected_failure(;|$)"),
+                 expect_failure=r"(^|; )not ok 9 selftest_harness\.injected_failure(;|$)"),
         scenario("control-cpu-exception", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fault",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
@@ -313,7 +313,7 @@ def harness_controls():
     case, and a panic races the success exit. Each reason is matched whole, so
     that it names the failing case and nothing else; the diagnostic must be
     there too (a missing one adds a reason)."""
-    injected = r"^not ok 10 selftest_harness\.injected_failure; success line missing; exit code 35, expected 33$"
+    injected = r"^not ok 9 selftest_harness\.injected_failure; success line missing; exit code 35, expected 33$"
     diagnostic = r"^    # kernel/selftest/selftest_harness\.cpp:\d+ "
     controls = [
         ("fail-expect", [diagnostic + r"expected inject != FaultInjection::FailExpect$"], injected),
@@ -324,7 +324,7 @@ def harness_controls():
         ("fail-late-thread", [diagnostic + r"expected !s_case_returned\.load\(\)$",
                               r"^    # harness error: a failure from thread late-plain after its case "
                               r"selftest_harness\.injected_failure ended$",
-                              r"^    ok 10 injected_failure$", r"^    ok 11 later_case_is_not_blamed$",
+                              r"^    ok 9 injected_failure$", r"^    ok 10 later_case_is_not_blamed$",
                               r"^TESSERA: SELFTESTS FAILED \(0 of \d+ suites, 1 harness errors\)$"],
          r"^success line missing; exit code 35, expected 33$"),
         ("stuck-thread", [r"^    # case ended with 1 helper threads still running$"], injected),
