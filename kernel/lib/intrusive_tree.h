@@ -56,6 +56,8 @@ public:
 
     size_t count() const { return m_count; }
     bool is_empty() const { return m_root == nullptr; }
+    // Levels from the root to the deepest leaf (AVL: at most 1.44 log2 n).
+    int height() const { return height(m_root); }
 
     // Links `object`; EEXIST if an object with an equal key is present.
     ErrorOr<void> try_insert(T& object)
