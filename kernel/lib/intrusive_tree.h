@@ -93,7 +93,8 @@ public:
         VERIFY(node->is_linked());
         Node* retrace_from;
         if (node->m_left != nullptr && node->m_right != nullptr) {
-            // Put the successor (leftmost of the right subtree) in its place.
+            // Put the successor (leftmost of the right subtree) in its place;
+            // the retrace below passes through it and fixes its height.
             Node* successor = leftmost(node->m_right);
             if (successor->m_parent == node) {
                 retrace_from = successor;

@@ -69,8 +69,8 @@ public:
     // As slice(), but out-of-range bounds are ERANGE (overflow included).
     constexpr ErrorOr<Span> try_slice(size_t offset, size_t count) const
     {
-        auto end = checked_add(offset, count);
-        if (end.is_error() || end.value() > m_size)
+        size_t end;
+        if (__builtin_add_overflow(offset, count, &end) || end > m_size)
             return Error(Errno::RANGE, "span slice out of range");
         return Span(m_data + offset, count);
     }
