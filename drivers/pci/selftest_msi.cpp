@@ -124,7 +124,7 @@ void edu_interrupt(void* context, uint8_t vector)
     // edu.rst: the handler must acknowledge, even under MSI.
     delivery.registers[edu_register::interrupt_acknowledge] = status;
     delivery.status.store(status, kstd::memory_order_relaxed);
-    delivery.cpu.store(arch::this_cpu().index, kstd::memory_order_relaxed);
+    delivery.cpu.store(arch::this_cpu_local().index, kstd::memory_order_relaxed);
     delivery.vector.store(vector, kstd::memory_order_relaxed);
     delivery.count.fetch_add(1, kstd::memory_order_release);
 }
