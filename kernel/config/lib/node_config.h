@@ -27,8 +27,9 @@ constexpr uint8_t all_roles = 0x0f;
 
 enum class BootMode : uint8_t {
     Shell, // Interactive kernel shell on the console.
-    Ready, // Start the node's managers and serve.
+    Ready, // Start the node's managers (the monitors init level) and serve; never exits.
     Selftest, // Run the in-kernel KTAP selftests, then exit QEMU.
+    BootBench, // Boot-time benchmark: print `TESSERA READY tsc=... tsc_hz=...` and exit.
 };
 
 // Test-only: makes the selftest run misbehave on purpose so that the QEMU
