@@ -249,7 +249,8 @@ MEMORY_WINDOWS = {"64M": (48, 64), "8G": (8192 - 64, 8192)}
 
 def scenarios():
     selftest = "tessera.mode=selftest"
-    ready = "tessera.mode=ready"
+    # boot-bench prints the READY line and exits; `ready` serves and never exits.
+    bench = "tessera.mode=boot-bench"
     out = [
         scenario("selftest-seabios-smp2", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
                  expect_lines=[r"^    # 2 CPUs online$"], clock_marks=True),
@@ -264,14 +265,14 @@ def scenarios():
         for smp in (1, 2):
             for memory in ("64M", "8G"):
                 label = "seabios" if firmware == "bios" else "ovmf"
-                out.append(scenario(f"boot-{label}-smp{smp}-{memory}", firmware, smp, memory, ready, "none",
+                out.append(scenario(f"boot-{label}-smp{smp}-{memory}", firmware, smp, memory, bench, "none",
                                     r"^TESSERA READY tsc=\d+ tsc_hz=\d+$",
                                     [rf"cpus: {smp} online$", r"memory: \d+ MiB usable"], timeout=120,
                                     memory_mib=MEMORY_WINDOWS[memory]))
     out += [
-        scenario("refuse-too-little-memory", "bios", 1, "32M", ready, "none",
+        scenario("refuse-too-little-memory", "bios", 1, "32M", bench, "none",
                  r"^TESSERA: BOOT REFUSED: Tessera needs at least \d+ MiB of RAM", expect_exit=39, timeout=60),
-        scenario("refuse-bad-config-value", "bios", 1, "128M", "tessera.mode=ready tessera.node=70000", "none",
+        scenario("refuse-bad-config-value", "bios", 1, "128M", "tessera.mode=boot-bench tessera.node=70000", "none",
                  r"^TESSERA: BOOT REFUSED: configuration: tessera\.node: .*fw_cfg", expect_exit=39, timeout=60),
         scenario("refuse-unknown-config-key", "bios", 1, "128M", "tessera.colour=blue", "none",
                  r"^TESSERA: BOOT REFUSED: configuration: tessera\.colour:", expect_exit=39, timeout=60),
