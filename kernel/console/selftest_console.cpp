@@ -5,8 +5,8 @@
 #include <kernel/console/console.h>
 #include <kernel/console/console_sink.h>
 #include <kernel/lib/format.h>
-#include <kernel/selftest/selftest.h>
 #include <kernel/sched/thread.h>
+#include <kernel/selftest/selftest.h>
 
 namespace tessera {
 

@@ -13,15 +13,9 @@
 // the success exit is already being written to the device can lose, and
 // then the run has already ended.
 
-#include <kernel/lib/kstd.h>
+#include <kernel/platform/lib/ending_state.h>
 
 namespace tessera {
-
-enum class PanicClaim : uint8_t {
-    First, // this CPU reports the panic
-    Nested, // this CPU is already reporting one (a fault while panicking)
-    Other, // another CPU is reporting: halt silently
-};
 
 // Interrupts must be off (the CPU index must not change).
 PanicClaim ending_claim_panic(uint32_t cpu_index);

@@ -120,7 +120,8 @@ TEST(NodeConfig, EnumValuesAndNames)
     }
     std::pair<char const*, FaultInjection> injects[]
         = { { "none", FaultInjection::None }, { "fault", FaultInjection::Fault }, { "fail", FaultInjection::Fail },
-              { "hang", FaultInjection::Hang }, { "overflow", FaultInjection::StackOverflow } };
+              { "hang", FaultInjection::Hang }, { "overflow", FaultInjection::StackOverflow },
+              { "panic-race", FaultInjection::PanicRace } };
     for (auto [name, inject] : injects) {
         auto result = apply(std::string("tessera.inject=") + name);
         ASSERT_TRUE(result.ok);

@@ -40,6 +40,7 @@ enum class FaultInjection : uint8_t {
     Fail, // Report a failing test case.
     Hang, // Stop producing output (silence timeout).
     StackOverflow, // Overflow a kernel stack into its guard page (double fault on its IST stack).
+    PanicRace, // CPU 1 panics while CPU 0 exits with success (kernel/platform/selftest_ending.cpp).
 };
 
 struct Ipv4Address {
