@@ -16,7 +16,7 @@ namespace tessera {
 
 namespace {
 
-void panic_on_this_cpu(void*) { panic("planted: CPU %u panics while CPU 0 exits", arch::this_cpu().index); }
+void panic_on_this_cpu(void*) { panic("planted: CPU %u panics while CPU 0 exits", arch::this_cpu_local().index); }
 
 // Interrupts off so only the panic's NMI can stop this CPU: the exit below
 // runs whenever the NMI is slower than this loop.
