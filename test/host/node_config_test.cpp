@@ -118,10 +118,9 @@ TEST(NodeConfig, EnumValuesAndNames)
         EXPECT_EQ(result.config.log_level, level);
         EXPECT_STREQ(log_level_name(level), name);
     }
-    std::pair<char const*, FaultInjection> injects[]
-        = { { "none", FaultInjection::None }, { "fault", FaultInjection::Fault }, { "fail", FaultInjection::Fail },
-              { "hang", FaultInjection::Hang }, { "overflow", FaultInjection::StackOverflow },
-              { "panic-race", FaultInjection::PanicRace } };
+    std::pair<char const*, FaultInjection> injects[] = { { "none", FaultInjection::None },
+        { "fault", FaultInjection::Fault }, { "fail", FaultInjection::Fail }, { "hang", FaultInjection::Hang },
+        { "overflow", FaultInjection::StackOverflow }, { "panic-race", FaultInjection::PanicRace } };
     for (auto [name, inject] : injects) {
         auto result = apply(std::string("tessera.inject=") + name);
         ASSERT_TRUE(result.ok);

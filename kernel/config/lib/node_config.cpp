@@ -195,7 +195,8 @@ bool set_log_level(NodeConfig& config, StringView value, ConfigDiagnostic& diagn
 bool set_inject(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
 {
     if (!lookup_name(value, fault_injection_names, config.inject)) {
-        set_reason_about_value(diagnostic, value, "is not a fault injection (none, fault, fail, hang, overflow, panic-race)");
+        set_reason_about_value(
+            diagnostic, value, "is not a fault injection (none, fault, fail, hang, overflow, panic-race)");
         return false;
     }
     return true;
