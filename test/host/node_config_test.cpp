@@ -102,8 +102,8 @@ TEST(NodeConfig, EverySetting)
 
 TEST(NodeConfig, EnumValuesAndNames)
 {
-    std::pair<char const*, BootMode> modes[]
-        = { { "shell", BootMode::Shell }, { "ready", BootMode::Ready }, { "selftest", BootMode::Selftest } };
+    std::pair<char const*, BootMode> modes[] = { { "shell", BootMode::Shell }, { "ready", BootMode::Ready },
+        { "selftest", BootMode::Selftest }, { "boot-bench", BootMode::BootBench } };
     for (auto [name, mode] : modes) {
         auto result = apply(std::string("tessera.mode=") + name);
         ASSERT_TRUE(result.ok);
@@ -118,9 +118,9 @@ TEST(NodeConfig, EnumValuesAndNames)
         EXPECT_EQ(result.config.log_level, level);
         EXPECT_STREQ(log_level_name(level), name);
     }
-    std::pair<char const*, FaultInjection> injects[]
-        = { { "none", FaultInjection::None }, { "fault", FaultInjection::Fault }, { "fail", FaultInjection::Fail },
-              { "hang", FaultInjection::Hang }, { "overflow", FaultInjection::StackOverflow } };
+    std::pair<char const*, FaultInjection> injects[] = { { "none", FaultInjection::None },
+        { "fault", FaultInjection::Fault }, { "fail", FaultInjection::Fail }, { "hang", FaultInjection::Hang },
+        { "overflow", FaultInjection::StackOverflow }, { "panic-race", FaultInjection::PanicRace } };
     for (auto [name, inject] : injects) {
         auto result = apply(std::string("tessera.inject=") + name);
         ASSERT_TRUE(result.ok);
@@ -264,6 +264,9 @@ TEST(NodeConfig, StructuralErrors)
     expect_rejected("tessera.Node=3", "tessera.Node", "is not a known");
     expect_rejected("tessera.node=", "tessera.node", "has an empty value");
     expect_rejected("tessera.mode= ready", "tessera.mode", "has an empty value");
+    // `ready` serves and `boot-bench` exits: they are two modes, not spellings of one.
+    expect_rejected("tessera.mode=bootbench", "tessera.mode", "is not a mode (shell, ready, selftest, boot-bench)");
+    EXPECT_NE(BootMode::Ready, BootMode::BootBench);
     expect_rejected("tessera.node=#3", "tessera.node", "has an empty value");
     expect_rejected("tessera.node=3=4", "tessera.node", "\"3=4\" is not a number");
 }

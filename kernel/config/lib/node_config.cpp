@@ -94,9 +94,9 @@ bool lookup_name(StringView value, const char* const (&names)[N], T& result)
 }
 
 constexpr const char* role_names[] = { "processor", "memory", "storage", "grm" };
-constexpr const char* boot_mode_names[] = { "shell", "ready", "selftest" };
+constexpr const char* boot_mode_names[] = { "shell", "ready", "selftest", "boot-bench" };
 constexpr const char* log_level_names[] = { "debug", "info", "warn", "error" };
-constexpr const char* fault_injection_names[] = { "none", "fault", "fail", "hang", "overflow" };
+constexpr const char* fault_injection_names[] = { "none", "fault", "fail", "hang", "overflow", "panic-race" };
 
 // Each setter validates `value` completely before writing into `config`, and
 // on failure fills in diagnostic.reason and returns false.
@@ -177,7 +177,7 @@ bool set_grm(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
 bool set_mode(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
 {
     if (!lookup_name(value, boot_mode_names, config.mode)) {
-        set_reason_about_value(diagnostic, value, "is not a mode (shell, ready, selftest)");
+        set_reason_about_value(diagnostic, value, "is not a mode (shell, ready, selftest, boot-bench)");
         return false;
     }
     return true;
@@ -195,7 +195,8 @@ bool set_log_level(NodeConfig& config, StringView value, ConfigDiagnostic& diagn
 bool set_inject(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
 {
     if (!lookup_name(value, fault_injection_names, config.inject)) {
-        set_reason_about_value(diagnostic, value, "is not a fault injection (none, fault, fail, hang, overflow)");
+        set_reason_about_value(
+            diagnostic, value, "is not a fault injection (none, fault, fail, hang, overflow, panic-race)");
         return false;
     }
     return true;

@@ -27,8 +27,9 @@ constexpr uint8_t all_roles = 0x0f;
 
 enum class BootMode : uint8_t {
     Shell, // Interactive kernel shell on the console.
-    Ready, // Start the node's managers and serve.
+    Ready, // Start the node's managers (the monitors init level) and serve; never exits.
     Selftest, // Run the in-kernel KTAP selftests, then exit QEMU.
+    BootBench, // Boot-time benchmark: print `TESSERA READY tsc=... tsc_hz=...` and exit.
 };
 
 // Test-only: makes the selftest run misbehave on purpose so that the QEMU
@@ -39,6 +40,7 @@ enum class FaultInjection : uint8_t {
     Fail, // Report a failing test case.
     Hang, // Stop producing output (silence timeout).
     StackOverflow, // Overflow a kernel stack into its guard page (double fault on its IST stack).
+    PanicRace, // CPU 1 panics while CPU 0 exits with success (kernel/platform/selftest_ending.cpp).
 };
 
 struct Ipv4Address {
