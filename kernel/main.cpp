@@ -1,22 +1,24 @@
 // kernel_main: the boot sequence, in dependency order. Each step either
-// works or stops the boot with a message that says why.
+// works or stops the boot with a message that says why. Devices, firmware
+// tables, the fabric and monitors are not named here: they register init
+// functions (kernel/init/init.h) and run at their level.
 #include <arch/apic.h>
 #include <arch/cpu.h>
 #include <arch/interrupts.h>
 #include <arch/paging.h>
 #include <arch/per_cpu.h>
 #include <arch/smp.h>
-#include <drivers/acpi/acpi.h>
-#include <drivers/qemu/debug_exit.h>
-#include <drivers/serial/serial.h>
 #include <kernel/arch_contract.h>
 #include <kernel/boot/boot.h>
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/debug/symbols.h>
+#include <kernel/init/init.h>
+#include <kernel/irq/irq.h>
 #include <kernel/memory/kernel_heap.h>
 #include <kernel/memory/physical.h>
 #include <kernel/node.h>
+#include <kernel/platform/machine.h>
 #include <kernel/sched/scheduler.h>
 #include <kernel/time/clock.h>
 
@@ -32,24 +34,13 @@ void run_global_constructors(); // kernel/runtime/cxx.cpp
 namespace {
 
 constexpr uint32_t timer_frequency_hz = 100;
+constexpr uint32_t max_xapic_id = 255; // xAPIC destinations are 8 bits; x2APIC is not used
 constinit uint64_t s_lapic_timer_hz = 0;
-constinit uint8_t s_apic_ids[madt_max_processors] {};
+constinit uint8_t s_apic_ids[machine_max_cpus] {};
 
-void timer_interrupt(arch::RegisterState&)
-{
-    Scheduler::timer_tick();
-    arch::lapic_end_of_interrupt();
-    Scheduler::preempt_if_needed();
-}
-
-void reschedule_interrupt(arch::RegisterState&)
-{
-    arch::this_cpu_local().need_reschedule = true;
-    arch::lapic_end_of_interrupt();
-    Scheduler::preempt_if_needed();
-}
-
-void spurious_interrupt(arch::RegisterState&) { }
+// The IRQ layer sends EOI and preempts after each handler.
+void timer_interrupt(void*) { Scheduler::timer_tick(); }
+void reschedule_interrupt(void*) { arch::this_cpu_local().need_reschedule = true; }
 
 void reserve_boot_ranges(
     const BootInfo& info, uint64_t info_physical, uint64_t info_size, PhysicalRange* reserved, size_t& count)
@@ -77,51 +68,33 @@ void install_symbols(const BootInfo& info)
     warnln("symbols: no \"symbols\" module; backtraces will show addresses only");
 }
 
-// CPUs and interrupt controllers from ACPI; a machine without a usable MADT
-// runs on the boot CPU with the architectural LAPIC address.
-size_t bring_up_interrupts_and_cpus(const BootInfo& info, uint64_t boot_tsc)
+// The LAPIC timer and TSC rates, and the core's own vectors.
+void start_time_keeping(uint64_t boot_tsc)
 {
-    auto madt = acpi_read_madt(info.rsdp, info.rsdp_length);
-    uint64_t lapic_address = 0xfee00000;
-    if (madt.is_error())
-        warnln("acpi: no usable MADT (%s); one CPU, no IOAPIC", errno_name(madt.error().code()));
-    else
-        lapic_address = madt.value().local_apic_address;
-
-    arch::disable_legacy_pic();
-    if (auto result = arch::lapic_initialize(lapic_address); result.is_error())
-        panic("cannot map the local APIC");
-    arch::lapic_enable_on_this_cpu();
-    arch::this_cpu().apic_id = arch::lapic_id();
     auto calibration = arch::lapic_calibrate_timer();
     clock_set_tsc_frequency(calibration.tsc_hz, boot_tsc);
     s_lapic_timer_hz = calibration.lapic_timer_hz;
+    MUST(irq_register_fixed(arch::vector::timer, "timer", timer_interrupt, nullptr));
+    MUST(irq_register_fixed(arch::vector::reschedule_ipi, "reschedule", reschedule_interrupt, nullptr));
+}
 
-    arch::register_interrupt_handler(arch::vector::timer, timer_interrupt);
-    arch::register_interrupt_handler(arch::vector::reschedule_ipi, reschedule_interrupt);
-    arch::register_interrupt_handler(arch::vector::spurious, spurious_interrupt);
-
-    if (madt.is_error())
+// The CPUs firmware described that we can start; the boot CPU counts too.
+size_t startable_cpus()
+{
+    const MachineDescription& machine = machine_description();
+    if (!machine.described)
         return 1;
-    const MadtInfo& description = madt.value();
-    arch::IoApicDescription ioapics[madt_max_io_apics];
-    for (size_t i = 0; i < description.io_apic_count; ++i)
-        ioapics[i] = { description.io_apics[i].id, description.io_apics[i].address, description.io_apics[i].gsi_base };
-    arch::IrqOverride overrides[madt_max_overrides];
-    size_t override_count = 0;
-    for (size_t i = 0; i < description.override_count; ++i) {
-        if (description.overrides[i].bus == 0)
-            overrides[override_count++]
-                = { description.overrides[i].source_irq, description.overrides[i].gsi, description.overrides[i].flags };
-    }
-    if (auto result = arch::ioapic_initialize(ioapics, description.io_apic_count, overrides, override_count);
-        result.is_error())
-        warnln("ioapic: %s", result.error().what());
-
     size_t count = 0;
-    for (size_t i = 0; i < description.processor_count; ++i) {
-        if (description.processors[i].enabled && description.processors[i].apic_id < 256)
-            s_apic_ids[count++] = static_cast<uint8_t>(description.processors[i].apic_id);
+    for (size_t i = 0; i < machine.cpu_count; ++i) {
+        const MachineCpu& cpu = machine.cpus[i];
+        if (!cpu.enabled)
+            continue;
+        if (cpu.apic_id > max_xapic_id) {
+            warnln("smp: CPU with APIC id %u not started: xAPIC mode reaches ids up to %u only", cpu.apic_id,
+                max_xapic_id);
+            continue;
+        }
+        s_apic_ids[count++] = static_cast<uint8_t>(cpu.apic_id);
     }
     return count;
 }
@@ -137,10 +110,11 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_physical)
 {
     uint64_t boot_tsc = arch::read_tsc();
     arch::install_per_cpu(0, 0);
-    serial_initialize();
     run_global_constructors();
     arch::idt_initialize();
     arch::idt_install_on_this_cpu();
+    // Console sinks, the exit hook and configuration sources.
+    run_init_level(InitLevel::Early, 0);
     console_print("\nTessera: booting\n");
 
     uint64_t info_size = 0;
@@ -170,15 +144,25 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t info_physical)
     arch::idt_use_interrupt_stacks();
     install_symbols(info);
 
-    size_t cpus_found = bring_up_interrupts_and_cpus(info, boot_tsc);
+    // Firmware tables, then the interrupt controllers they describe.
+    run_init_level(InitLevel::Platform, config.roles);
+    run_init_level(InitLevel::Interrupts, config.roles);
+    start_time_keeping(boot_tsc);
+    size_t cpus_found = startable_cpus();
     KernelStack boot_stack { reinterpret_cast<uint64_t>(boot_stack_bottom), reinterpret_cast<uint64_t>(boot_stack_top),
         0 };
     Scheduler::initialize_on_boot_cpu(boot_stack);
     start_timer_on_this_cpu();
     arch::this_cpu_local().online.store(true);
+    run_init_level(InitLevel::Drivers, config.roles);
     arch::enable_interrupts();
     if (cpus_found > 1)
         arch::smp_start_application_processors(s_apic_ids, cpus_found);
+    run_init_level(InitLevel::Fabric, config.roles);
+    // Only a serving node starts its managers.
+    if (config.mode == BootMode::Ready)
+        run_init_level(InitLevel::Monitors, config.roles);
+    run_init_level(InitLevel::Late, config.roles);
     node_run(config);
 }
 

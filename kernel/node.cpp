@@ -1,10 +1,11 @@
 #include <arch/cpu.h>
 #include <arch/per_cpu.h>
-#include <drivers/qemu/debug_exit.h>
 #include <kernel/console/console.h>
 #include <kernel/memory/kernel_heap.h>
 #include <kernel/memory/physical.h>
 #include <kernel/node.h>
+#include <kernel/platform/exit.h>
+#include <kernel/sched/thread.h>
 #include <kernel/selftest/selftest.h>
 #include <kernel/shell/shell.h>
 #include <kernel/time/clock.h>
@@ -40,15 +41,21 @@ void node_run(const NodeConfig& config)
 {
     print_summary(config);
     switch (config.mode) {
-    case BootMode::Ready: {
+    case BootMode::BootBench: {
         // Boot-time benchmark: cycles since reset, and the TSC rate to read them.
         console_print("TESSERA READY tsc=%llu tsc_hz=%llu\n", static_cast<unsigned long long>(arch::read_tsc()),
             static_cast<unsigned long long>(tsc_frequency()));
-        exit_qemu(ExitCode::Success);
+        platform_exit(ExitCode::Success);
     }
+    case BootMode::Ready:
+        // The monitors started at their init level and serve from their own
+        // threads; this one only idles.
+        console_print("TESSERA: SERVING node=%u\n", static_cast<unsigned>(config.node_id));
+        for (;;)
+            sleep_ms(1000);
     case BootMode::Selftest: {
         bool passed = run_selftests(config);
-        exit_qemu(passed ? ExitCode::Success : ExitCode::TestFailure);
+        platform_exit(passed ? ExitCode::Success : ExitCode::TestFailure);
     }
     case BootMode::Shell:
         break;

@@ -223,7 +223,8 @@ def parse_unittest_summary(output):
 
 def scenario(name, firmware="bios", smp=2, memory="256M", config=None, expect="ktap", success_line=None,
              expect_lines=(), expect_exit=33, timeout=180, silence=45, expect_failure=None, extra=(),
-             expect_skips=(), memory_mib=None, clock_marks=False, qemu=None, iso=None, env=None):
+             expect_skips=(), memory_mib=None, clock_marks=False, qemu=None, iso=None, env=None,
+             default_fail_lines=True):
     """A boot and what it must show.
 
     expect_failure: a regex the runner's FAIL reason must match (a negative
@@ -236,12 +237,14 @@ def scenario(name, firmware="bios", smp=2, memory="256M", config=None, expect="k
     clock_marks: the timer selftest's two clock marks must show guest time
       passing at the host's rate (CLOCK_RATIO_WINDOW).
     qemu, iso, env: override the QEMU program, the ISO and QEMU's
-      environment (the check's own tests use a fake QEMU)."""
+      environment (the check's own tests use a fake QEMU).
+    default_fail_lines=False: a panic banner is the expected outcome, not a
+      failure (the panic-race control)."""
     return dict(name=name, firmware=firmware, smp=smp, memory=memory, config=config, expect=expect,
                 success_line=success_line, expect_lines=list(expect_lines), expect_exit=expect_exit,
                 timeout=timeout, silence=silence, expect_failure=expect_failure, extra=list(extra),
                 expect_skips=list(expect_skips), memory_mib=memory_mib, clock_marks=clock_marks, qemu=qemu,
-                iso=iso, env=env)
+                iso=iso, env=env, default_fail_lines=default_fail_lines)
 
 
 # What QEMU's -m gives, less firmware reservations and holes: measured 57-63
@@ -251,29 +254,34 @@ MEMORY_WINDOWS = {"64M": (48, 64), "8G": (8192 - 64, 8192)}
 
 def scenarios():
     selftest = "tessera.mode=selftest"
-    ready = "tessera.mode=ready"
+    # boot-bench prints the READY line and exits; `ready` serves and never exits.
+    bench = "tessera.mode=boot-bench"
+    # The pci_msi suite's devices (drivers/pci/README.md): edu raises MSIs,
+    # virtio-net-pci has an MSI-X table. The NIC has no netdev (QEMU warns
+    # "has no peer" and nothing leaves the VM) and no option ROM to load.
+    pci_devices = ["-device", "edu", "-device", "virtio-net-pci,romfile="]
     out = [
         scenario("selftest-seabios-smp2", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_lines=[r"^    # 2 CPUs online$"], clock_marks=True),
+                 expect_lines=[r"^    # 2 CPUs online$"], clock_marks=True, extra=pci_devices),
         scenario("selftest-ovmf-smp2", "uefi", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_lines=[r"^    # 2 CPUs online$"], clock_marks=True),
+                 expect_lines=[r"^    # 2 CPUs online$"], clock_marks=True, extra=pci_devices),
         # QEMU's default CPU has no SMEP/SMAP; "max" has both, so the paging
         # suite checks that they are switched on.
         scenario("selftest-seabios-cpu-max", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_lines=[r"smep=1 smap=1"], extra=["-cpu", "max"], clock_marks=True),
+                 expect_lines=[r"smep=1 smap=1"], extra=["-cpu", "max"] + pci_devices, clock_marks=True),
     ]
     for firmware in ("bios", "uefi"):
         for smp in (1, 2):
             for memory in ("64M", "8G"):
                 label = "seabios" if firmware == "bios" else "ovmf"
-                out.append(scenario(f"boot-{label}-smp{smp}-{memory}", firmware, smp, memory, ready, "none",
+                out.append(scenario(f"boot-{label}-smp{smp}-{memory}", firmware, smp, memory, bench, "none",
                                     r"^TESSERA READY tsc=\d+ tsc_hz=\d+$",
                                     [rf"cpus: {smp} online$", r"memory: \d+ MiB usable"], timeout=120,
                                     memory_mib=MEMORY_WINDOWS[memory]))
     out += [
-        scenario("refuse-too-little-memory", "bios", 1, "32M", ready, "none",
+        scenario("refuse-too-little-memory", "bios", 1, "32M", bench, "none",
                  r"^TESSERA: BOOT REFUSED: Tessera needs at least \d+ MiB of RAM", expect_exit=39, timeout=60),
-        scenario("refuse-bad-config-value", "bios", 1, "128M", "tessera.mode=ready tessera.node=70000", "none",
+        scenario("refuse-bad-config-value", "bios", 1, "128M", "tessera.mode=boot-bench tessera.node=70000", "none",
                  r"^TESSERA: BOOT REFUSED: configuration: tessera\.node: .*fw_cfg", expect_exit=39, timeout=60),
         scenario("refuse-unknown-config-key", "bios", 1, "128M", "tessera.colour=blue", "none",
                  r"^TESSERA: BOOT REFUSED: configuration: tessera\.colour:", expect_exit=39, timeout=60),
@@ -292,6 +300,12 @@ def scenarios():
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=overflow",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
                  expect_failure=r"^fail line: EXCEPTION: double fault \(vector 8, .*recurse_deeply"),
+        # CPU 1 panics while CPU 0 asks for a success exit: the panic's
+        # status (37) must win, never 33 (kernel/platform/selftest_ending.cpp).
+        scenario("control-panic-race", "bios", 2, "128M",
+                 "tessera.mode=selftest tessera.selftest=platform_ending tessera.inject=panic-race", "none",
+                 r"^KERNEL PANIC: planted: CPU 1 panics while CPU 0 exits on CPU 1$", expect_exit=37, timeout=120,
+                 silence=30, default_fail_lines=False),
         scenario("control-hang", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=hang",
                  success_line=r"^TESSERA: SELFTESTS PASSED$", silence=8, expect_failure=r"^silence: no output for 8s$"),
@@ -332,7 +346,10 @@ def harness_controls():
         # it, some of these runs passed.
         ("panic-race", [], r"^fail line: KERNEL PANIC: injected panic race \(tessera\.inject=panic-race\)"),
     ]
-    return [scenario(f"control-{mode}", "bios", 2, "128M",
+    # control-panic-race (above) is the platform_ending suite's own race; the
+    # harness's panic-race releases the panic between the success line and the exit.
+    return [scenario(f"control-{mode}" if mode != "panic-race" else "control-panic-race-after-success-line",
+                     "bios", 2, "128M",
                      f"tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject={mode}",
                      success_line=r"^TESSERA: SELFTESTS PASSED$", expect_lines=lines, expect_failure=reason)
             for mode, lines, reason in controls]
@@ -568,7 +585,7 @@ def run_scenario(spec):
         config=spec["config"], expect=spec["expect"], success_line=spec["success_line"],
         expect_lines=spec["expect_lines"], expect_exit=spec["expect_exit"], timeout=spec["timeout"],
         silence_timeout=spec["silence"], log=str(result_log(spec)), name=spec["name"], extra=spec["extra"],
-        qemu=spec["qemu"], env=spec["env"])
+        qemu=spec["qemu"], env=spec["env"], default_fail_lines=spec["default_fail_lines"])
     started = time.monotonic()
     try:
         result = qemu_run.run(options)

@@ -1,11 +1,10 @@
 #include <arch/cpu.h>
 #include <arch/interrupts.h>
 #include <arch/per_cpu.h>
-#include <drivers/qemu/debug_exit.h>
-#include <drivers/serial/serial.h>
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/debug/symbols.h>
+#include <kernel/irq/irq.h>
 #include <kernel/lib/format.h>
 
 extern "C" {
@@ -38,8 +37,6 @@ struct [[gnu::packed]] IdtPointer {
 };
 
 constinit IdtEntry s_idt[256] {};
-// Written once per vector during boot, before interrupts can arrive on it.
-constinit kstd::atomic<InterruptHandler> s_handlers[256] {};
 
 const char* const exception_names[32] = { "divide error", "debug", "NMI", "breakpoint", "overflow",
     "bound range exceeded", "invalid opcode", "device not available", "double fault", "coprocessor segment overrun",
@@ -68,13 +65,11 @@ bool apply_probe_fixup(RegisterState& registers)
     return false;
 }
 
+// Through the core's one panic path: it stops the other CPUs, and a second
+// CPU faulting meanwhile halts there silently.
 [[noreturn]] void unhandled_exception(RegisterState& registers)
 {
-    static constinit kstd::atomic<bool> reporting { false };
-    if (reporting.exchange(true)) {
-        for (;;)
-            halt();
-    }
+    panic_begin();
     char where[128];
     symbolize(registers.rip, where, sizeof(where));
     console_print_unlocked("\nEXCEPTION: %s (vector %llu, error code %#llx) on CPU %u at %s\n",
@@ -87,9 +82,17 @@ bool apply_probe_fixup(RegisterState& registers)
             (error & 4) ? "user" : "kernel", (error & 16) ? ", instruction fetch" : "");
     }
     print_registers(registers);
-    print_backtrace(registers.rbp);
-    console_print_unlocked("KERNEL PANIC: unhandled exception\n");
-    exit_qemu(ExitCode::Panic);
+    panic_end("unhandled exception", registers.rbp);
+}
+
+// The panicking CPU stops the others with an NMI: halt here, interrupts off.
+[[noreturn]] void nmi(RegisterState& registers)
+{
+    if (panic_stopping_this_cpu()) {
+        for (;;)
+            halt();
+    }
+    unhandled_exception(registers);
 }
 
 } // namespace
@@ -127,11 +130,6 @@ void idt_install_on_this_cpu()
     asm volatile("lidt %0" ::"m"(pointer));
 }
 
-void register_interrupt_handler(uint8_t vector, InterruptHandler handler)
-{
-    s_handlers[vector].store(handler, kstd::memory_order_release);
-}
-
 bool probe_read(const volatile uint8_t* address) { return probe_read_asm(address); }
 bool probe_write(volatile uint8_t* address, uint8_t value) { return probe_write_asm(address, value); }
 
@@ -142,14 +140,13 @@ using namespace tessera::arch;
 extern "C" void interrupt_dispatch(RegisterState& registers)
 {
     uint8_t vector = static_cast<uint8_t>(registers.vector);
-    if (vector == tessera::arch::vector::page_fault && apply_probe_fixup(registers))
-        return;
-    InterruptHandler handler = s_handlers[vector].load(kstd::memory_order_acquire);
-    if (handler != nullptr) {
-        handler(registers);
+    if (vector >= 32) {
+        tessera::irq_dispatch(vector);
         return;
     }
-    if (vector < 32)
-        unhandled_exception(registers);
-    tessera::panic("interrupt on vector %u with no handler", vector);
+    if (vector == tessera::arch::vector::page_fault && apply_probe_fixup(registers))
+        return;
+    if (vector == tessera::arch::vector::nmi)
+        nmi(registers);
+    unhandled_exception(registers);
 }

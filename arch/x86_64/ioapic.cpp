@@ -66,6 +66,30 @@ ErrorOr<void> ioapic_initialize(
     return {};
 }
 
+namespace {
+
+constexpr uint32_t redirection_active_low = 1u << 13;
+constexpr uint32_t redirection_level_triggered = 1u << 15;
+
+// Programs the redirection entry of `gsi`: destination first, then the
+// vector with the mask bit clear, so the input never fires half-set.
+ErrorOr<void> program(IoApicState& state, uint32_t gsi, uint32_t high, uint32_t low)
+{
+    for (size_t i = 0; i < state.count; ++i) {
+        IoApic& ioapic = state.ioapics[i];
+        if (gsi < ioapic.gsi_base || gsi >= ioapic.gsi_base + ioapic.entries)
+            continue;
+        uint32_t entry = gsi - ioapic.gsi_base;
+        write(ioapic, 0x10 + 2 * entry, redirection_masked);
+        write(ioapic, 0x10 + 2 * entry + 1, high);
+        write(ioapic, 0x10 + 2 * entry, low);
+        return {};
+    }
+    return Error(Errno::NODEV, "no IOAPIC serves this interrupt");
+}
+
+} // namespace
+
 ErrorOr<void> ioapic_route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id)
 {
     return s_state.with([&](IoApicState& state) -> ErrorOr<void> {
@@ -77,22 +101,25 @@ ErrorOr<void> ioapic_route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id
             if (state.overrides[i].bus_irq == irq) {
                 gsi = state.overrides[i].gsi;
                 if ((state.overrides[i].flags & 0x3) == 0x3)
-                    flags |= 1u << 13; // active low
+                    flags |= redirection_active_low;
                 if (((state.overrides[i].flags >> 2) & 0x3) == 0x3)
-                    flags |= 1u << 15; // level triggered
+                    flags |= redirection_level_triggered;
             }
         }
-        for (size_t i = 0; i < state.count; ++i) {
-            IoApic& ioapic = state.ioapics[i];
-            if (gsi < ioapic.gsi_base || gsi >= ioapic.gsi_base + ioapic.entries)
-                continue;
-            uint32_t entry = gsi - ioapic.gsi_base;
-            write(ioapic, 0x10 + 2 * entry + 1, apic_id << 24);
-            write(ioapic, 0x10 + 2 * entry, vector | flags);
-            return {};
-        }
-        return Error(Errno::NODEV, "no IOAPIC serves this interrupt");
+        return program(state, gsi, apic_id << 24, vector | flags);
     });
+}
+
+ErrorOr<void> ioapic_route_gsi(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool level_triggered, bool active_low)
+{
+    uint32_t low
+        = vector | (level_triggered ? redirection_level_triggered : 0) | (active_low ? redirection_active_low : 0);
+    return s_state.with([&](IoApicState& state) { return program(state, gsi, apic_id << 24, low); });
+}
+
+ErrorOr<void> ioapic_mask_gsi(uint32_t gsi)
+{
+    return s_state.with([&](IoApicState& state) { return program(state, gsi, 0, redirection_masked); });
 }
 
 } // namespace tessera::arch

@@ -88,6 +88,22 @@ void lapic_end_of_interrupt() { write(reg::end_of_interrupt, 0); }
 
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector) { send_icr(apic_id, vector); }
 
+// Delivery mode NMI (0b100), physical destination, edge. [intel/vol3]: 11.6.1.
+// Before the LAPIC is mapped no other CPU runs, so there is no one to stop.
+void lapic_send_nmi(uint32_t apic_id)
+{
+    if (s_registers != nullptr)
+        send_icr(apic_id, 0x00000400);
+}
+
+void lapic_send_self_ipi(uint8_t vector)
+{
+    // Destination shorthand "self" (0b01 << 18), fixed delivery.
+    send_icr(0, (1u << 18) | vector);
+}
+
+bool lapic_is_mapped() { return s_registers != nullptr; }
+
 void lapic_send_init(uint32_t apic_id)
 {
     send_icr(apic_id, 0x00004500); // INIT, assert, edge

@@ -4,6 +4,7 @@
 #include <arch/per_cpu.h>
 #include <arch/tlb.h>
 #include <kernel/console/panic.h>
+#include <kernel/irq/irq.h>
 #include <kernel/time/clock.h>
 
 namespace tessera::arch {
@@ -30,19 +31,20 @@ void flush_this_cpu()
     write_cr4(cr4);
 }
 
-void tlb_shootdown_interrupt(RegisterState&)
+// kernel/irq sends the EOI after the handler.
+void tlb_shootdown_interrupt(void*)
 {
     uint64_t generation = s_requested_generation.load(kstd::memory_order_acquire);
     flush_this_cpu();
     this_cpu().tlb_generation_flushed.store(generation, kstd::memory_order_release);
-    lapic_end_of_interrupt();
 }
 
 } // namespace
 
 void tlb_shootdown_initialize()
 {
-    register_interrupt_handler(vector::tlb_shootdown_ipi, tlb_shootdown_interrupt);
+    if (irq_register_fixed(vector::tlb_shootdown_ipi, "tlb shootdown", tlb_shootdown_interrupt, nullptr).is_error())
+        panic("TLB shootdown: its IPI vector is taken");
     s_initialized.store(true, kstd::memory_order_release);
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-// The 16550 UART on COM1: the kernel console. Output is polled (it must work
-// in a panic); input arrives by interrupt once the IOAPIC routes IRQ 4.
+// The 16550 UART on COM1. It registers itself (serial_console.cpp): as a
+// console sink at the early init level, and at the drivers level for its
+// receive interrupt (ISA IRQ 4), whose bytes feed the console input queue.
+// Output is polled so that it works in a panic.
 
 #include <kernel/lib/kstd.h>
 

@@ -5,6 +5,7 @@
 
 #include <kernel/boot/lib/multiboot2.h>
 #include <kernel/config/lib/node_config.h>
+#include <kernel/lib/error_or.h>
 
 namespace tessera {
 
@@ -12,7 +13,20 @@ namespace tessera {
 
 // Validates the magic and parses the information GRUB left at `physical`.
 const BootInfo& read_boot_info(uint32_t magic, uint64_t physical, uint64_t& info_size);
-// The multiboot2 command line, then fw_cfg's opt/tessera/config on top.
+// What read_boot_info() parsed (for drivers: the RSDP copy, modules).
+const BootInfo& boot_info();
+
+// Configuration text from outside the command line, applied after it in
+// registration order (drivers/fw_cfg registers one at the early level).
+// `read` returns the text's length, or ENOENT when there is none.
+struct ConfigSource {
+    const char* name; // in diagnostics: "(from <name>)"
+    ErrorOr<size_t> (*read)(uint8_t* buffer, size_t capacity);
+};
+// `source` must live forever.
+void boot_register_config_source(const ConfigSource& source);
+
+// The multiboot2 command line, then every registered source on top.
 NodeConfig read_node_config(const BootInfo& info);
 const NodeConfig& node_config();
 

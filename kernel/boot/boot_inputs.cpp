@@ -1,10 +1,8 @@
 #include <arch/paging.h>
-#include <drivers/fw_cfg/fw_cfg.h>
-#include <drivers/qemu/debug_exit.h>
-#include <drivers/serial/serial.h>
 #include <kernel/boot/boot.h>
 #include <kernel/console/console.h>
 #include <kernel/lib/format.h>
+#include <kernel/platform/exit.h>
 
 namespace tessera {
 
@@ -12,8 +10,12 @@ namespace {
 
 constinit BootInfo s_boot_info {};
 constinit NodeConfig s_config {};
-constexpr size_t max_fw_cfg_config = 4096;
-uint8_t s_fw_cfg_text[max_fw_cfg_config];
+constexpr size_t max_config_text = 4096;
+uint8_t s_config_text[max_config_text];
+constexpr size_t max_config_sources = 4;
+// Registered at the early init level, on the boot CPU.
+constinit const ConfigSource* s_sources[max_config_sources] {};
+constinit size_t s_source_count = 0;
 
 } // namespace
 
@@ -24,8 +26,8 @@ void refuse_boot(const char* fmt, ...)
     va_start(args, fmt);
     vformat(reason, sizeof(reason), fmt, args);
     va_end(args);
-    console_print_unlocked("\nTESSERA: BOOT REFUSED: %s\n", reason);
-    exit_qemu(ExitCode::BootRefused);
+    console_print("\nTESSERA: BOOT REFUSED: %s\n", reason);
+    platform_exit(ExitCode::BootRefused);
 }
 
 const BootInfo& read_boot_info(uint32_t magic, uint64_t physical, uint64_t& info_size)
@@ -47,23 +49,33 @@ const BootInfo& read_boot_info(uint32_t magic, uint64_t physical, uint64_t& info
     return s_boot_info;
 }
 
+const BootInfo& boot_info() { return s_boot_info; }
+
+void boot_register_config_source(const ConfigSource& source)
+{
+    if (s_source_count < max_config_sources)
+        s_sources[s_source_count++] = &source;
+    else
+        warnln("boot: too many configuration sources; %s ignored", source.name);
+}
+
 NodeConfig read_node_config(const BootInfo& info)
 {
     NodeConfig config = default_node_config();
     ConfigDiagnostic diagnostic {};
     if (apply_config(config, info.command_line, diagnostic).is_error())
         refuse_boot("configuration: %s: %s (from the kernel command line)", diagnostic.key, diagnostic.reason);
-    if (fw_cfg_present()) {
-        auto length = fw_cfg_read_file("opt/tessera/config", s_fw_cfg_text, sizeof(s_fw_cfg_text));
-        if (length.is_error() && length.error().code() != Errno::NOENT)
-            refuse_boot("configuration: fw_cfg opt/tessera/config: %s (%s)",
+    for (size_t i = 0; i < s_source_count; ++i) {
+        const ConfigSource& source = *s_sources[i];
+        auto length = source.read(s_config_text, sizeof(s_config_text));
+        if (length.is_error() && length.error().code() == Errno::NOENT)
+            continue;
+        if (length.is_error())
+            refuse_boot("configuration: %s: %s (%s)", source.name,
                 length.error().what() ? length.error().what() : "unreadable", errno_name(length.error().code()));
-        if (!length.is_error()) {
-            StringView text(reinterpret_cast<const char*>(s_fw_cfg_text), length.value());
-            if (apply_config(config, text, diagnostic).is_error())
-                refuse_boot(
-                    "configuration: %s: %s (from fw_cfg opt/tessera/config)", diagnostic.key, diagnostic.reason);
-        }
+        StringView text(reinterpret_cast<const char*>(s_config_text), length.value());
+        if (apply_config(config, text, diagnostic).is_error())
+            refuse_boot("configuration: %s: %s (from %s)", diagnostic.key, diagnostic.reason, source.name);
     }
     s_config = config;
     return config;

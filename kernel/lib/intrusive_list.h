@@ -4,8 +4,15 @@
 //
 //   struct Thread { IntrusiveListNode m_run_node; };
 //   IntrusiveList<Thread, &Thread::m_run_node> run_queue;
+//   for (Thread& thread : run_queue) { ... }
+//
+// Removal while iterating: the range-for body may unlink the element it is
+// visiting (the iterator read the successor before handing it out), but no
+// other element, and it must not re-insert it into this list (it could be
+// visited again). The list does no locking of its own.
 
 #include <kernel/lib/assert.h>
+#include <kernel/lib/container_of.h>
 #include <kernel/lib/kstd.h>
 
 namespace tessera {
@@ -82,14 +89,40 @@ public:
         return object;
     }
 
-    // Iteration; the body must not unlink the current element (use
-    // take_first() or next_of() captured beforehand for that).
+    // The element after `object`, or nullptr at the end.
     T* next_of(T& object)
     {
         auto* next = node_of(object).m_next;
         return next == &m_head ? nullptr : object_of(next);
     }
 
+    // Forward iteration; see the top of this file for removal.
+    class Iterator {
+    public:
+        T& operator*() const { return *object_of(m_node); }
+        T* operator->() const { return object_of(m_node); }
+        bool operator==(const Iterator& other) const { return m_node == other.m_node; }
+        Iterator& operator++()
+        {
+            m_node = m_next;
+            m_next = m_node->m_next;
+            return *this;
+        }
+
+    private:
+        friend class IntrusiveList;
+        explicit Iterator(IntrusiveListNode* node)
+            : m_node(node)
+            , m_next(node->m_next)
+        {
+        }
+        IntrusiveListNode* m_node;
+        IntrusiveListNode* m_next; // read before the body can unlink m_node
+    };
+    Iterator begin() { return Iterator(m_head.m_next); }
+    Iterator end() { return Iterator(&m_head); }
+
+    // As a range-for; the callback may unlink the element it is given.
     template<typename Callback>
     void for_each(Callback callback)
     {
@@ -102,13 +135,7 @@ public:
 
 private:
     static IntrusiveListNode& node_of(T& object) { return object.*member; }
-    static T* object_of(IntrusiveListNode* node)
-    {
-        // The node's offset inside T, computed without a live T.
-        alignas(T) static constexpr char dummy[sizeof(T)] {};
-        auto offset = reinterpret_cast<const char*>(&(reinterpret_cast<const T*>(dummy)->*member)) - dummy;
-        return reinterpret_cast<T*>(reinterpret_cast<char*>(node) - offset);
-    }
+    static T* object_of(IntrusiveListNode* node) { return container_of<T, IntrusiveListNode, member>(node); }
     static void insert_before(IntrusiveListNode& position, IntrusiveListNode& node)
     {
         VERIFY(!node.is_linked());

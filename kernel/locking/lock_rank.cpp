@@ -27,6 +27,8 @@ const char* lock_rank_name(LockRank rank)
         return "Scheduler";
     case LockRank::Interrupts:
         return "Interrupts";
+    case LockRank::PciConfig:
+        return "PciConfig";
     case LockRank::Console:
         return "Console";
     }

@@ -20,7 +20,8 @@ enum class LockRank : uint8_t {
     PageAllocator = 7, // physical page frames
     Scheduler = 8, // run queue and thread states
     Interrupts = 9, // IRQ routing
-    Console = 10, // serial console output
+    PciConfig = 10, // the PCI configuration address/data port pair
+    Console = 11, // serial console output
 };
 
 const char* lock_rank_name(LockRank rank);

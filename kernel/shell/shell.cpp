@@ -1,14 +1,12 @@
-#include <arch/apic.h>
-#include <arch/interrupts.h>
 #include <arch/per_cpu.h>
-#include <drivers/qemu/debug_exit.h>
-#include <drivers/serial/serial.h>
 #include <kernel/boot/boot.h>
 #include <kernel/console/console.h>
+#include <kernel/console/console_input.h>
+#include <kernel/irq/irq.h>
 #include <kernel/memory/kernel_heap.h>
 #include <kernel/memory/physical.h>
+#include <kernel/platform/exit.h>
 #include <kernel/sched/scheduler.h>
-#include <kernel/sched/wait_queue.h>
 #include <kernel/shell/shell.h>
 #include <kernel/time/clock.h>
 
@@ -16,48 +14,7 @@ namespace tessera {
 
 namespace {
 
-// Bytes from the UART, filled by the interrupt handler. Protected by the
-// wait queue's lock (changed only through change_and_wake_all).
-struct InputBuffer {
-    char bytes[256];
-    size_t head { 0 };
-    size_t tail { 0 };
-};
-InputBuffer s_input;
-WaitQueue s_input_ready;
-
-// Moves every byte the UART holds into s_input and wakes the reader.
-void drain_uart()
-{
-    s_input_ready.change_and_wake_all([] {
-        for (int c = serial_try_read(); c >= 0; c = serial_try_read()) {
-            size_t next = (s_input.head + 1) % sizeof(s_input.bytes);
-            if (next != s_input.tail) { // drop input when full
-                s_input.bytes[s_input.head] = static_cast<char>(c);
-                s_input.head = next;
-            }
-        }
-    });
-}
-
-void serial_interrupt(arch::RegisterState&)
-{
-    drain_uart();
-    arch::lapic_end_of_interrupt();
-}
-
-char read_char()
-{
-    char c = 0;
-    s_input_ready.wait_until([&] {
-        if (s_input.head == s_input.tail)
-            return false;
-        c = s_input.bytes[s_input.tail];
-        s_input.tail = (s_input.tail + 1) % sizeof(s_input.bytes);
-        return true;
-    });
-    return c;
-}
+char read_char() { return console_input_read(); }
 
 size_t read_line(char* line, size_t capacity)
 {
@@ -106,6 +63,17 @@ void print_cpus()
     }
 }
 
+void print_interrupts()
+{
+    IrqInfo vectors[32];
+    size_t count = irq_list(vectors, sizeof(vectors) / sizeof(vectors[0]));
+    for (size_t i = 0; i < count && i < sizeof(vectors) / sizeof(vectors[0]); ++i)
+        console_print("vector %#04x %-12s %llu\n", vectors[i].vector, vectors[i].name ? vectors[i].name : "?",
+            static_cast<unsigned long long>(vectors[i].count));
+    console_print("spurious %llu, unclaimed %llu\n", static_cast<unsigned long long>(irq_spurious_count()),
+        static_cast<unsigned long long>(irq_unclaimed_count()));
+}
+
 void print_config()
 {
     char summary[256];
@@ -117,16 +85,6 @@ void print_config()
 
 void shell_run()
 {
-    arch::register_interrupt_handler(arch::vector::first_irq + serial_irq, serial_interrupt);
-    if (arch::ioapic_route_isa_irq(serial_irq, arch::vector::first_irq + serial_irq, arch::this_cpu().apic_id)
-            .is_error()) {
-        warnln("shell: cannot route the serial interrupt; no shell");
-        for (;;)
-            sleep_ms(1000);
-    }
-    serial_enable_receive_interrupt();
-    // Bytes that arrived before the interrupt was enabled raise no interrupt.
-    drain_uart();
     console_print("\nTessera is up. Type 'help' for commands; Ctrl-A X leaves QEMU.\n");
     char line[128];
     for (;;) {
@@ -136,18 +94,20 @@ void shell_run()
         if (command.is_empty())
             continue;
         if (command == "help")
-            console_print("commands: uptime, cpus, mem, config, poweroff\n");
+            console_print("commands: uptime, cpus, mem, irq, config, poweroff\n");
         else if (command == "uptime")
             print_uptime();
         else if (command == "cpus")
             print_cpus();
         else if (command == "mem")
             print_memory();
+        else if (command == "irq" || command == "interrupts")
+            print_interrupts();
         else if (command == "config")
             print_config();
         else if (command == "poweroff") {
             console_print("powering off\n");
-            exit_qemu(ExitCode::Success);
+            platform_exit(ExitCode::Success);
         } else
             console_print("unknown command '%s'; try 'help'\n", line);
     }

@@ -5,7 +5,7 @@ Both guests boot from a GRUB ISO under identical QEMU settings (the
 runner's command line with -smp 2 -m 512M, the same fw_cfg config file),
 under SeaBIOS and under OVMF, and report when they are ready:
 
-  Tessera (fw_cfg `tessera.mode=ready`):
+  Tessera (fw_cfg `tessera.mode=boot-bench`):
       TESSERA READY tsc=<cycles since reset> tsc_hz=<Hz>
   Linux (/init = tools/bench/linux_init.c, its first instruction):
       LINUX READY tsc=<cycles since reset> tsc_hz=<Hz>
@@ -51,7 +51,7 @@ GUESTS = ("tessera", "linux")
 READY_RE = re.compile(r"^(TESSERA|LINUX) READY tsc=(\d+) tsc_hz=(\d+)$")
 SMP = 2
 MEMORY = "512M"
-CONFIG = "tessera.mode=ready"
+CONFIG = "tessera.mode=boot-bench"
 
 # Debian's kernel command line: the serial console and nothing printed
 # before /init, as Tessera prints nothing before its READY line.

@@ -94,7 +94,7 @@ bool lookup_name(StringView value, const char* const (&names)[N], T& result)
 }
 
 constexpr const char* role_names[] = { "processor", "memory", "storage", "grm" };
-constexpr const char* boot_mode_names[] = { "shell", "ready", "selftest" };
+constexpr const char* boot_mode_names[] = { "shell", "ready", "selftest", "boot-bench" };
 constexpr const char* log_level_names[] = { "debug", "info", "warn", "error" };
 constexpr const char* fault_injection_names[] = { "none", "fault", "fail", "hang", "overflow", "fail-expect", "fail-eq",
     "fail-must", "fail-thread", "fail-late-thread", "stuck-thread", "panic-race" };
@@ -178,7 +178,7 @@ bool set_grm(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
 bool set_mode(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
 {
     if (!lookup_name(value, boot_mode_names, config.mode)) {
-        set_reason_about_value(diagnostic, value, "is not a mode (shell, ready, selftest)");
+        set_reason_about_value(diagnostic, value, "is not a mode (shell, ready, selftest, boot-bench)");
         return false;
     }
     return true;

@@ -27,8 +27,9 @@ constexpr uint8_t all_roles = 0x0f;
 
 enum class BootMode : uint8_t {
     Shell, // Interactive kernel shell on the console.
-    Ready, // Start the node's managers and serve.
+    Ready, // Start the node's managers (the monitors init level) and serve; never exits.
     Selftest, // Run the in-kernel KTAP selftests, then exit QEMU.
+    BootBench, // Boot-time benchmark: print `TESSERA READY tsc=... tsc_hz=...` and exit.
 };
 
 // Test-only: makes the selftest run misbehave on purpose so that the QEMU
@@ -45,7 +46,9 @@ enum class FaultInjection : uint8_t {
     FailThread, // A KEXPECT fails in a helper thread after the case function returned.
     FailLateThread, // A plain thread fails after its case ended (a harness error).
     StuckThread, // A helper thread outlives its case's grace period.
-    PanicRace, // CPU 1 panics while CPU 0 runs to the success exit.
+    // CPU 1 panics while CPU 0 runs to the success exit (kernel/platform/selftest_ending.cpp,
+    // and kernel/selftest/panic_race.cpp between the success line and the exit).
+    PanicRace,
 };
 
 struct Ipv4Address {

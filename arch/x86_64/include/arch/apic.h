@@ -11,6 +11,11 @@ void lapic_enable_on_this_cpu();
 uint32_t lapic_id();
 void lapic_end_of_interrupt();
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+// An NMI to one CPU (the panic path stops the others with it); a no-op
+// before lapic_initialize().
+void lapic_send_nmi(uint32_t apic_id);
+void lapic_send_self_ipi(uint8_t vector);
+bool lapic_is_mapped();
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_startup(uint32_t apic_id, uint8_t page_number);
 
@@ -42,5 +47,9 @@ ErrorOr<void> ioapic_initialize(
     const IoApicDescription* ioapics, size_t count, const IrqOverride* overrides, size_t override_count);
 // Routes legacy ISA `irq` (after MADT overrides) to `vector` on the CPU with `apic_id`.
 ErrorOr<void> ioapic_route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id);
+// Routes global system interrupt `gsi` (PCI INTx: level, active low).
+ErrorOr<void> ioapic_route_gsi(uint32_t gsi, uint8_t vector, uint32_t apic_id, bool level_triggered, bool active_low);
+// Masks the input of `gsi` again.
+ErrorOr<void> ioapic_mask_gsi(uint32_t gsi);
 
 } // namespace tessera::arch
