@@ -5,11 +5,11 @@
 
 namespace tessera {
 
-// Expected: "PANIC: mutex acquired while holding spinlock Selftest ...".
+// Expected: "KERNEL PANIC: mutex acquired while holding spinlock Selftest ...".
 [[noreturn]] void selftest_inject_mutex_under_spinlock();
-// Expected: "PANIC: schedule() while holding spinlock Selftest ...".
+// Expected: "KERNEL PANIC: schedule() while holding spinlock Selftest ...".
 [[noreturn]] void selftest_inject_schedule_under_spinlock();
-// Expected: "PANIC: mutex acquired with interrupts disabled".
+// Expected: "KERNEL PANIC: mutex acquired with interrupts disabled".
 [[noreturn]] void selftest_inject_mutex_with_interrupts_disabled();
 
 } // namespace tessera

@@ -92,7 +92,8 @@ void guard_pair_opposite_orders_do_not_deadlock()
     PairRun runs[2] = { { &a, &b, &shared, 0 }, { &b, &a, &shared, static_cast<uint32_t>(cpus - 1) } };
     Thread* threads[2] {};
     for (size_t i = 0; i < 2; ++i)
-        threads[i] = KMUST(Thread::try_create("pair", lock_pair_many_times, &runs[i], static_cast<int>(runs[i].pinned_cpu)));
+        threads[i]
+            = KMUST(Thread::try_create("pair", lock_pair_many_times, &runs[i], static_cast<int>(runs[i].pinned_cpu)));
     for (Thread* thread : threads)
         thread->join();
     KEXPECT_EQ(shared, 2ull * PairRun::rounds);
@@ -151,6 +152,7 @@ void mutex_owner_seen_from_another_thread()
 SELFTEST_SUITE(locking_lock_checks, CONFIG_LOCK_CHECKS_SELFTEST,
     SELFTEST_CASE(guard_pair_holds_both_and_records_the_rank_once),
     SELFTEST_CASE(guard_pair_opposite_orders_do_not_deadlock),
-    SELFTEST_CASE(may_sleep_checks_pass_where_sleeping_is_allowed), SELFTEST_CASE(mutex_owner_seen_from_another_thread));
+    SELFTEST_CASE(may_sleep_checks_pass_where_sleeping_is_allowed),
+    SELFTEST_CASE(mutex_owner_seen_from_another_thread));
 
 } // namespace tessera

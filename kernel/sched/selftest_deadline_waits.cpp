@@ -81,15 +81,16 @@ void wake_before_the_deadline_succeeds()
 // backstop waits with none, both for a token on `tokens` (and nothing else
 // waits there, so any waiter woken can take it). Whoever the wake-up picks,
 // the token must be taken: if the wake went to a racer that had already
-// timed out and left, the backstop would sleep on with the token there and
-// the round would reach its give-up time.
+// timed out and left (or one that gave up despite a token), the backstop
+// would sleep on with the token there and the round would reach its give-up
+// time.
 struct Race {
     WaitQueue tokens;
     // Under tokens' lock:
     uint32_t available { 0 };
     uint32_t racer_took { 0 };
     uint32_t backstop_took { 0 };
-    bool backstop_stop { false };
+    uint32_t tokens_round_over { 0 };
 
     WaitQueue control;
     // Under control's lock:
@@ -98,29 +99,47 @@ struct Race {
     bool racer_stop { false };
     bool racer_done_round { true };
     uint32_t taken { 0 };
+    uint32_t backstop_done_round { 0 };
     uint32_t racer_timed_out { 0 };
     bool racer_left_trace { false };
 };
 
 constexpr uint32_t race_rounds = 60;
 
+// Joins the token queue each round a little after the racer, so that the
+// racer is first in line for the wake-up.
 void race_backstop(void* argument)
 {
     auto& race = *static_cast<Race*>(argument);
+    uint32_t seen_round = 0;
     for (;;) {
         bool stop = false;
-        race.tokens.wait_until([&] {
-            if (race.available > 0) {
-                --race.available;
-                ++race.backstop_took;
+        race.control.wait_until([&] {
+            stop = race.racer_stop;
+            if (!stop && race.round != seen_round) {
+                seen_round = race.round;
                 return true;
             }
-            stop = race.backstop_stop;
             return stop;
         });
         if (stop)
             return;
-        race.control.change_and_wake_all([&] { ++race.taken; });
+        sleep_ms(2);
+        bool took = false;
+        race.tokens.wait_until([&] {
+            if (race.available > 0) {
+                --race.available;
+                ++race.backstop_took;
+                took = true;
+                return true;
+            }
+            return race.tokens_round_over == seen_round;
+        });
+        race.control.change_and_wake_all([&] {
+            if (took)
+                ++race.taken;
+            race.backstop_done_round = seen_round;
+        });
     }
 }
 
@@ -179,13 +198,14 @@ void wake_racing_timeout_stress()
         });
         SleepQueue::sleep_until(deadline - 2 * ns_per_ms + (round % 3) * 2 * ns_per_ms);
         race.tokens.change_and_wake_one([&] { ++race.available; });
-        auto consumed = race.control.wait_until_for(
-            [&] { return race.taken == round && race.racer_done_round; }, give_up_ns);
+        auto consumed
+            = race.control.wait_until_for([&] { return race.taken == round && race.racer_done_round; }, give_up_ns);
         lost = consumed.is_error();
+        race.tokens.change_and_wake_all([&] { race.tokens_round_over = round; });
+        (void)race.control.wait_until_for([&] { return race.backstop_done_round == round; }, give_up_ns);
     }
     race.control.change_and_wake_all([&] { race.racer_stop = true; });
     racer->join();
-    race.tokens.change_and_wake_all([&] { race.backstop_stop = true; });
     backstop->join();
     console_print("    # %u rounds: racer took %u, timed out %u; backstop took %u\n", race_rounds, race.racer_took,
         race.racer_timed_out, race.backstop_took);

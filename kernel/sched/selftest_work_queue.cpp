@@ -232,8 +232,8 @@ void delayed_work_cancelled_never_runs()
 SELFTEST_SUITE(sched_work_queue, CONFIG_WORK_QUEUE_SELFTEST, SELFTEST_CASE(items_run_in_thread_context_and_may_sleep),
     SELFTEST_CASE(queueing_twice_runs_once), SELFTEST_CASE(cancel_sync_of_a_queued_item),
     SELFTEST_CASE(cancel_sync_waits_for_a_running_item),
-    SELFTEST_CASE(requeued_while_running_runs_again_not_concurrently),
-    SELFTEST_CASE(flush_waits_for_everything_queued), SELFTEST_CASE(queue_from_a_timer_callback),
-    SELFTEST_CASE(delayed_work_runs_after_its_delay), SELFTEST_CASE(delayed_work_cancelled_never_runs));
+    SELFTEST_CASE(requeued_while_running_runs_again_not_concurrently), SELFTEST_CASE(flush_waits_for_everything_queued),
+    SELFTEST_CASE(queue_from_a_timer_callback), SELFTEST_CASE(delayed_work_runs_after_its_delay),
+    SELFTEST_CASE(delayed_work_cancelled_never_runs));
 
 } // namespace tessera

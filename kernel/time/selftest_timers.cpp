@@ -238,7 +238,8 @@ void check_armed_from(int cpu)
         KEXPECT(run.firings[i].interrupt_context_ok.load());
         on_cpu_mask |= 1ull << run.firings[i].cpu.load();
     }
-    console_print("    # armed on cpu %d, expired on cpu mask %#llx\n", cpu, static_cast<unsigned long long>(on_cpu_mask));
+    console_print(
+        "    # armed on cpu %d, expired on cpu mask %#llx\n", cpu, static_cast<unsigned long long>(on_cpu_mask));
 }
 
 void armed_on_cpu0_expire_on_any_cpu() { check_armed_from(0); }
