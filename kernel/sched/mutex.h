@@ -82,6 +82,9 @@ public:
     }
     ~MutexGuard()
     {
+        // The analyzer models the error return inside TRY() in
+        // `auto guard = TRY(...)` as destroying the guard not yet built.
+        // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
         if (m_mutex != nullptr)
             m_mutex->release();
     }
@@ -100,7 +103,7 @@ private:
     {
     }
 
-    Mutex* m_mutex;
+    Mutex* m_mutex { nullptr };
 };
 
 template<typename T>
