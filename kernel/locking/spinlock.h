@@ -24,23 +24,32 @@ public:
 private:
     template<LockRank>
     friend class SpinlockGuard;
+    template<LockRank>
+    friend class SpinlockGuardPair;
 
     bool acquire()
     {
         bool interrupts_were_enabled = arch::save_and_disable_interrupts();
         lock_rank_acquire(rank);
-        while (m_locked.exchange(true, kstd::memory_order_acquire)) {
-            while (m_locked.load(kstd::memory_order_relaxed))
-                arch::relax();
-        }
+        spin_acquire();
         return interrupts_were_enabled;
     }
     void release(bool interrupts_were_enabled)
     {
-        m_locked.store(false, kstd::memory_order_release);
+        spin_release();
         lock_rank_release(rank);
         arch::restore_interrupts(interrupts_were_enabled);
     }
+    // The bare lock word, for guards that do the IRQ and rank bookkeeping
+    // themselves (SpinlockGuardPair). Interrupts must be off.
+    void spin_acquire()
+    {
+        while (m_locked.exchange(true, kstd::memory_order_acquire)) {
+            while (m_locked.load(kstd::memory_order_relaxed))
+                arch::relax();
+        }
+    }
+    void spin_release() { m_locked.store(false, kstd::memory_order_release); }
 
     kstd::atomic<bool> m_locked { false };
 };

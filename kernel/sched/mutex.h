@@ -1,8 +1,11 @@
 #pragma once
 // A sleeping lock. Taken only through MutexGuard or MutexProtected<T>::with();
-// never while holding a spinlock (it may sleep).
+// never while holding a spinlock or with interrupts off (it may sleep):
+// acquiring checks both and panics, naming the held rank.
 
 #include <kernel/console/panic.h>
+#include <kernel/lib/error_or.h>
+#include <kernel/locking/sleep_checks.h>
 #include <kernel/sched/wait_queue.h>
 
 namespace tessera {
@@ -13,47 +16,94 @@ public:
     Mutex(const Mutex&) = delete;
     Mutex& operator=(const Mutex&) = delete;
 
-    bool is_locked_by_current_thread() const { return m_owner == &current_thread(); }
+    // Read without the lock: only the current thread stores itself, so the
+    // answer about itself is exact.
+    bool is_locked_by_current_thread() const { return m_owner.load(kstd::memory_order_acquire) == &current_thread(); }
 
 private:
     friend class MutexGuard;
 
     void acquire()
     {
-        Thread* self = &current_thread();
-        if (m_owner == self)
-            panic("mutex taken twice by thread %s", self->name());
-        m_waiters.wait_until([&] {
-            if (m_owner != nullptr)
-                return false;
-            m_owner = self;
-            return true;
-        });
+        Thread* self = prepare_to_acquire();
+        m_waiters.wait_until([&] { return try_take(self); });
+    }
+    ErrorOr<void> acquire_until(uint64_t deadline_ns)
+    {
+        Thread* self = prepare_to_acquire();
+        return m_waiters.wait_until_deadline([&] { return try_take(self); }, deadline_ns);
     }
     void release()
     {
-        VERIFY(m_owner == &current_thread());
-        m_waiters.change_and_wake_one([&] { m_owner = nullptr; });
+        VERIFY(m_owner.load(kstd::memory_order_relaxed) == &current_thread());
+        m_waiters.change_and_wake_one([&] { m_owner.store(nullptr, kstd::memory_order_release); });
     }
 
-    // Written only under m_waiters' lock.
-    Thread* volatile m_owner { nullptr };
+    Thread* prepare_to_acquire()
+    {
+        verify_may_sleep("mutex acquired");
+        Thread* self = &current_thread();
+        if (m_owner.load(kstd::memory_order_relaxed) == self)
+            panic("mutex taken twice by thread %s", self->name());
+        return self;
+    }
+    // Called under m_waiters' lock.
+    bool try_take(Thread* self)
+    {
+        if (m_owner.load(kstd::memory_order_relaxed) != nullptr)
+            return false;
+        m_owner.store(self, kstd::memory_order_release);
+        return true;
+    }
+
+    // Written only under m_waiters' lock; read without it by
+    // is_locked_by_current_thread().
+    kstd::atomic<Thread*> m_owner { nullptr };
     WaitQueue m_waiters;
 };
 
+// Holds a Mutex for its lifetime. Movable, so that a timed acquisition can
+// hand it back through ErrorOr:
+//
+//   auto guard = TRY(MutexGuard::try_acquire_for(mutex, 10 * ns_per_ms));
 class [[nodiscard]] MutexGuard {
 public:
     explicit MutexGuard(Mutex& mutex)
-        : m_mutex(mutex)
+        : m_mutex(&mutex)
     {
-        m_mutex.acquire();
+        m_mutex->acquire();
     }
-    ~MutexGuard() { m_mutex.release(); }
+    // Waits at most `timeout_ns` (rounded up to the scheduler tick) for the
+    // mutex; ETIMEDOUT if it stayed held.
+    static ErrorOr<MutexGuard> try_acquire_for(Mutex& mutex, uint64_t timeout_ns)
+    {
+        TRY(mutex.acquire_until(uptime_ns() + timeout_ns));
+        return MutexGuard(mutex, AlreadyHeld {});
+    }
+    ~MutexGuard()
+    {
+        // The analyzer models the error return inside TRY() in
+        // `auto guard = TRY(...)` as destroying the guard not yet built.
+        // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
+        if (m_mutex != nullptr)
+            m_mutex->release();
+    }
+    MutexGuard(MutexGuard&& other)
+        : m_mutex(kstd::exchange(other.m_mutex, nullptr))
+    {
+    }
     MutexGuard(const MutexGuard&) = delete;
     MutexGuard& operator=(const MutexGuard&) = delete;
+    MutexGuard& operator=(MutexGuard&&) = delete;
 
 private:
-    Mutex& m_mutex;
+    struct AlreadyHeld { };
+    MutexGuard(Mutex& mutex, AlreadyHeld)
+        : m_mutex(&mutex)
+    {
+    }
+
+    Mutex* m_mutex { nullptr };
 };
 
 template<typename T>
@@ -64,6 +114,7 @@ public:
         : m_value(kstd::forward<Args>(args)...)
     {
     }
+
     template<typename Callback>
     decltype(auto) with(Callback callback)
     {

@@ -4,9 +4,12 @@
 #include <arch/smp.h>
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>
+#include <kernel/locking/sleep_checks.h>
 #include <kernel/locking/spinlock.h>
 #include <kernel/sched/scheduler.h>
 #include <kernel/sched/sleep_queue.h>
+#include <kernel/sched/work_queue.h>
+#include <kernel/time/timer.h>
 
 namespace tessera {
 
@@ -66,6 +69,11 @@ Thread& current_thread()
 
 void Scheduler::schedule()
 {
+    // Callers drop their own locks first (block_current() is called under
+    // the waiter's lock, schedule() after it), and the run-queue lock is
+    // taken only below, so nothing may be held here: a thread switched out
+    // holding a spinlock would keep it until it runs again.
+    verify_no_spinlock_held("schedule()");
     bool interrupts_were_enabled = arch::save_and_disable_interrupts();
     CpuLocal& cpu = arch::this_cpu_local();
     cpu.need_reschedule = false;
@@ -144,6 +152,7 @@ void Scheduler::timer_tick()
     CpuLocal& cpu = arch::this_cpu_local();
     ++cpu.timer_ticks;
     SleepQueue::wake_expired();
+    Timer::run_expired();
     if (cpu.current_thread == cpu.idle_thread || cpu.timer_ticks % time_slice_ticks == 0)
         cpu.need_reschedule = true;
 }
@@ -201,6 +210,8 @@ void Scheduler::initialize_on_boot_cpu(KernelStack boot_stack)
     });
     cpu.idle_thread = idle;
     s_running.store(true, kstd::memory_order_release);
+    // Deferred work is a core service: its workers exist before any driver.
+    WorkQueue::start_system_queue();
 }
 
 void Scheduler::run_idle_on_this_cpu(Thread& idle)

@@ -3,10 +3,13 @@
 // queue's lock, and wakers change what it reads and then wake under the
 // same lock, so a wake-up can never be lost between check and sleep.
 
+#include <kernel/lib/error_or.h>
 #include <kernel/lib/intrusive_list.h>
 #include <kernel/locking/spinlock.h>
 #include <kernel/sched/scheduler.h>
+#include <kernel/sched/sleep_queue.h>
 #include <kernel/sched/thread.h>
+#include <kernel/time/clock.h>
 
 namespace tessera {
 
@@ -32,6 +35,46 @@ public:
             }
             Scheduler::schedule();
         }
+    }
+
+    // As wait_until(), but gives up at `deadline_ns` (uptime) with ETIMEDOUT.
+    // A condition that is true wins over an expired deadline: it is checked
+    // first, under the queue lock, after every wake-up. So a wake-up that
+    // races the timeout is never lost: if the waker changed the condition
+    // before the waiter took the lock, the waiter returns success; if after,
+    // the waiter was already off the queue and the waker wakes another.
+    // Each wait leaves the queue (and the sleep queue) exactly once, on
+    // return, whoever woke it. Resolution is the scheduler tick.
+    template<typename Condition>
+    ErrorOr<void> wait_until_deadline(Condition condition, uint64_t deadline_ns)
+    {
+        Thread& self = current_thread();
+        for (;;) {
+            {
+                SpinlockGuard guard(m_lock);
+                bool satisfied = condition();
+                if (satisfied || uptime_ns() >= deadline_ns) {
+                    if (self.m_wait_node.is_linked())
+                        m_waiters.remove(self);
+                    // Under the queue lock, so no waker of this queue can
+                    // wake this thread after it has left the queue.
+                    SleepQueue::remove(self);
+                    if (satisfied)
+                        return {};
+                    return Error(Errno::TIMEDOUT, "wait timed out");
+                }
+                if (!self.m_wait_node.is_linked())
+                    m_waiters.append(self);
+                SleepQueue::add(self, deadline_ns);
+                Scheduler::block_current();
+            }
+            Scheduler::schedule();
+        }
+    }
+    template<typename Condition>
+    ErrorOr<void> wait_until_for(Condition condition, uint64_t timeout_ns)
+    {
+        return wait_until_deadline(condition, uptime_ns() + timeout_ns);
     }
 
     // Runs `change()` under the queue lock, then wakes every waiter.
