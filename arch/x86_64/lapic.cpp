@@ -3,7 +3,9 @@
 #include <arch/interrupts.h>
 #include <arch/io.h>
 #include <arch/paging.h>
+#include <arch/x86_64/lib/counter_rate_estimator.h>
 #include <arch/x86_64/lib/cpuid_frequency.h>
+#include <kernel/console/console.h>
 #include <kernel/console/panic.h>
 #include <kernel/time/clock.h>
 
@@ -49,20 +51,6 @@ void send_icr(uint32_t apic_id, uint32_t low)
     wait_for_delivery();
     restore_interrupts(interrupts);
 }
-
-// PIT channel 2, gated through port 0x61, counts down once; the output
-// bit (0x61 bit 5) rises at terminal count. [8254 datasheet]: mode 0.
-constexpr uint32_t pit_hz = 1193182;
-void pit_start_one_shot(uint16_t count)
-{
-    uint8_t gate = in8(0x61);
-    out8(0x61, static_cast<uint8_t>((gate & ~0x02) & ~0x01)); // gate low, speaker off
-    out8(0x43, 0xb0); // channel 2, lo/hi, mode 0, binary
-    out8(0x42, static_cast<uint8_t>(count));
-    out8(0x42, static_cast<uint8_t>(count >> 8));
-    out8(0x61, static_cast<uint8_t>((gate & ~0x02) | 0x01)); // gate high: start
-}
-bool pit_done() { return (in8(0x61) & 0x20) != 0; }
 
 } // namespace
 
@@ -116,113 +104,138 @@ void lapic_send_startup(uint32_t apic_id, uint8_t page_number)
 
 namespace {
 
-struct Sample {
-    uint64_t tsc_elapsed;
-    uint32_t lapic_elapsed;
-    uint64_t uncertainty; // TSC cycles in which the start or end could lie
-    bool timed_out;
-};
-
-// No TSC runs faster than this; it bounds the PIT wait before calibration.
-constexpr uint64_t fastest_tsc_hz = 10'000'000'000ull;
-
-// One PIT window. Every PIT access is bracketed by TSC reads, so a window
-// in which the vCPU was descheduled (common under emulation on a busy
-// host) shows up as a large uncertainty and is discarded. The wait is
-// bounded: a machine without a PIT must not hang here.
-Sample measure_window(uint32_t window_ms)
+// rdtsc kept in place: lfence on both sides stops the CPU from moving it
+// across the port or MMIO access it brackets, the clobber the compiler.
+uint64_t read_tsc_in_order()
 {
-    uint64_t limit = fastest_tsc_hz / 1000 * window_ms * 4;
+    uint32_t low = 0;
+    uint32_t high = 0;
+    asm volatile("lfence; rdtsc; lfence" : "=a"(low), "=d"(high)::"memory");
+    return (static_cast<uint64_t>(high) << 32) | low;
+}
+
+// PIT channel 2 as a rate generator (mode 2) over its full period of 65536,
+// gated on through port 0x61 with the speaker off, read by latching: the
+// latch command freezes the count at the instant it is written, so the
+// bracket around that one `out` is what matters. [8254 datasheet]: mode 2,
+// counter latch command.
+constexpr uint32_t pit_hz = 1193182;
+void pit_start_free_running()
+{
+    uint8_t gate = in8(0x61);
+    out8(0x61, static_cast<uint8_t>((gate & ~0x02) | 0x01)); // gate high, speaker off
+    out8(0x43, 0xb4); // channel 2, lo/hi, mode 2, binary
+    out8(0x42, 0);
+    out8(0x42, 0); // 0 is 65536
+}
+void pit_stop() { out8(0x61, static_cast<uint8_t>(in8(0x61) & ~0x03)); }
+
+// The LAPIC timer counts down from 0xffffffff once (minutes at any real
+// rate), read at any time through its current-count register.
+void lapic_timer_start_free_running()
+{
     write(reg::lvt_timer, lvt_masked);
-    uint64_t before_start = read_tsc();
-    pit_start_one_shot(static_cast<uint16_t>(pit_hz * window_ms / 1000));
     write(reg::timer_initial, 0xffffffff);
-    uint64_t after_start = read_tsc();
-    uint64_t last_not_done = after_start;
-    uint64_t end = 0;
-    for (;;) {
-        bool done = pit_done();
-        uint64_t now = read_tsc();
-        if (done) {
-            end = now;
-            break;
-        }
-        if (now - after_start > limit) {
-            write(reg::timer_initial, 0);
-            return { 0, 0, 0, true };
-        }
-        last_not_done = now;
-    }
-    uint32_t lapic_elapsed = 0xffffffff - read(reg::timer_current);
-    write(reg::timer_initial, 0);
-    return { end - after_start, lapic_elapsed, (after_start - before_start) + (end - last_not_done), false };
+}
+CounterSample read_lapic_timer()
+{
+    uint64_t before = read_tsc_in_order();
+    uint32_t count = read(reg::timer_current);
+    return { before, read_tsc_in_order(), count };
 }
 
-bool agree(const Sample& a, const Sample& b)
+// Both counters in one pass, sharing the middle TSC read.
+struct TimerReads {
+    CounterSample pit;
+    CounterSample lapic;
+};
+TimerReads read_pit_and_lapic_timer()
 {
-    uint64_t difference = a.tsc_elapsed > b.tsc_elapsed ? a.tsc_elapsed - b.tsc_elapsed : b.tsc_elapsed - a.tsc_elapsed;
-    return difference * 1000 < a.tsc_elapsed; // within 0.1%
+    uint64_t before = read_tsc_in_order();
+    out8(0x43, 0x80); // latch channel 2
+    uint64_t latched = read_tsc_in_order();
+    uint32_t lapic_count = read(reg::timer_current);
+    uint64_t after = read_tsc_in_order();
+    uint32_t low = in8(0x42);
+    uint32_t high = in8(0x42);
+    return { { before, latched, low | (high << 8) }, { latched, after, lapic_count } };
 }
 
-TimerCalibration rates_of(const Sample& sample, uint32_t window_ms)
+// Good enough at 200 ppm (17 s a day) over at least 1 ms; a result worse
+// than 0.5% is refused. The bound is mostly the PIT's one-tick quantization,
+// so on a quiet machine 200 ppm takes about 5 ms of reads.
+constexpr CounterLimits pit_limits { 65536, true, 200, pit_hz / 1000, 5000 };
+constexpr CounterLimits lapic_limits { 1ull << 32, true, 200, 1000, 5000 };
+// Reads stop after 50 ms of PIT time whatever the bound, and after 1e9 TSC
+// cycles (0.1 s at the fastest TSC there is) in case the PIT never moves.
+constexpr uint64_t longest_pit_ticks = pit_hz / 20;
+constexpr uint64_t longest_tsc_cycles = 1'000'000'000ull;
+
+uint64_t mul_div(uint64_t a, uint64_t b, uint64_t divisor)
 {
-    return { static_cast<uint64_t>(sample.lapic_elapsed) * 1000 / window_ms, sample.tsc_elapsed * 1000 / window_ms };
+    return static_cast<uint64_t>(static_cast<unsigned __int128>(a) * b / (divisor != 0 ? divisor : 1));
+}
+
+uint64_t microseconds_since(uint64_t started, uint64_t tsc_hz)
+{
+    return mul_div(read_tsc_in_order() - started, 1000000, tsc_hz);
 }
 
 TimerCalibration calibrate_against_pit()
 {
-    // 5 ms windows until two trustworthy ones (edges known to 0.2%) agree
-    // to 0.1%; at most twelve. A window only ever comes out too long (QEMU
-    // TCG on a busy host shows the PIT's terminal count up to ~10 ms late
-    // while the TSC and LAPIC agree), so agreeing windows are the true
-    // length, and otherwise the shortest trustworthy one is closest. On a
-    // quiet machine this takes 10 ms instead of seven 10 ms windows.
-    constexpr uint32_t window_ms = 5;
-    constexpr size_t max_windows = 12;
-    Sample trusted[max_windows];
-    size_t kept = 0;
-    Sample least_uncertain {};
-    for (size_t i = 0; i < max_windows; ++i) {
-        Sample sample = measure_window(window_ms);
-        if (sample.timed_out)
-            panic("timer calibration: PIT channel 2 never counted down (no PIT?), and CPUID states no TSC "
-                  "frequency");
-        // uncertainty/elapsed smallest, compared without division.
-        if (i == 0
-            || sample.uncertainty * least_uncertain.tsc_elapsed < least_uncertain.uncertainty * sample.tsc_elapsed)
-            least_uncertain = sample;
-        if (sample.uncertainty * 500 >= sample.tsc_elapsed)
-            continue;
-        for (size_t j = 0; j < kept; ++j) {
-            if (agree(sample, trusted[j]))
-                return rates_of(sample.tsc_elapsed < trusted[j].tsc_elapsed ? sample : trusted[j], window_ms);
-        }
-        trusted[kept++] = sample;
+    uint64_t started = read_tsc_in_order();
+    pit_start_free_running();
+    lapic_timer_start_free_running();
+    CounterRateEstimator pit(pit_limits);
+    CounterRateEstimator lapic(lapic_limits);
+    for (;;) {
+        TimerReads reads = read_pit_and_lapic_timer();
+        pit.add(reads.pit);
+        lapic.add(reads.lapic);
+        if (pit.good_enough() && lapic.good_enough())
+            break;
+        if (pit.ticks_elapsed() >= longest_pit_ticks || reads.lapic.tsc_after - started >= longest_tsc_cycles)
+            break;
     }
-    if (kept == 0)
-        return rates_of(least_uncertain, window_ms);
-    const Sample* shortest = &trusted[0];
-    for (size_t j = 1; j < kept; ++j) {
-        if (trusted[j].tsc_elapsed < shortest->tsc_elapsed)
-            shortest = &trusted[j];
-    }
-    return rates_of(*shortest, window_ms);
+    pit_stop();
+    write(reg::timer_initial, 0);
+    auto pit_rate = pit.result();
+    if (pit_rate.is_error())
+        panic("timer calibration: PIT channel 2: %s (no PIT?), and CPUID states no TSC frequency",
+            pit_rate.error().what());
+    auto lapic_rate = lapic.result();
+    if (lapic_rate.is_error())
+        panic("timer calibration: LAPIC timer: %s", lapic_rate.error().what());
+    uint64_t tsc_hz = mul_div(pit_rate.value().tsc_cycles, pit_hz, pit_rate.value().counter_ticks);
+    uint64_t lapic_hz = mul_div(lapic_rate.value().counter_ticks, tsc_hz, lapic_rate.value().tsc_cycles);
+    infoln("timer calibration: against the PIT in %llu us: tsc +-%u ppm (%zu reads, %zu restarts), lapic timer "
+           "+-%u ppm",
+        static_cast<unsigned long long>(microseconds_since(started, tsc_hz)), pit_rate.value().error_ppm, pit.samples(),
+        pit.restarts(), lapic_rate.value().error_ppm);
+    return { lapic_hz, tsc_hz };
 }
 
-// With the TSC rate known, the LAPIC timer is timed against the TSC over 2 ms.
+// With the TSC rate stated, only the LAPIC timer is measured, against the TSC.
 uint64_t lapic_timer_hz_against_tsc(uint64_t tsc_hz)
 {
-    write(reg::lvt_timer, lvt_masked);
-    write(reg::timer_initial, 0xffffffff);
-    uint64_t start = read_tsc();
-    uint64_t end = start + tsc_hz / 500;
-    uint64_t now = start;
-    while (now < end)
-        now = read_tsc();
-    uint32_t lapic_elapsed = 0xffffffff - read(reg::timer_current);
+    uint64_t started = read_tsc_in_order();
+    lapic_timer_start_free_running();
+    CounterRateEstimator lapic(lapic_limits);
+    uint64_t deadline = tsc_hz / 20; // 50 ms
+    for (;;) {
+        CounterSample sample = read_lapic_timer();
+        lapic.add(sample);
+        if (lapic.good_enough() || sample.tsc_after - started >= deadline)
+            break;
+    }
     write(reg::timer_initial, 0);
-    uint64_t elapsed = now - start;
-    return static_cast<uint64_t>(lapic_elapsed) * tsc_hz / (elapsed != 0 ? elapsed : 1);
+    auto rate = lapic.result();
+    if (rate.is_error())
+        panic("timer calibration: LAPIC timer: %s", rate.error().what());
+    uint64_t lapic_hz = mul_div(rate.value().counter_ticks, tsc_hz, rate.value().tsc_cycles);
+    infoln("timer calibration: lapic timer against the stated TSC rate in %llu us: +-%u ppm (%zu reads)",
+        static_cast<unsigned long long>(microseconds_since(started, tsc_hz)), rate.value().error_ppm, lapic.samples());
+    return lapic_hz;
 }
 
 CpuidLeaf leaf(uint32_t number)
