@@ -59,7 +59,9 @@ public:
     // Reads taken back to back before the first estimate; the narrowest is the start.
     static constexpr size_t start_phase_samples = 16;
     // Before a rate is known a gap this many times the smallest one may hide a
-    // wrap of the counter, so the estimate starts over after it.
+    // wrap of the counter, so the estimate starts over after it. That is cheap
+    // (16 reads) and happens about once a boot under QEMU TCG, whose first
+    // run of a code path is slow (translation).
     static constexpr uint64_t suspicious_gap_factor = 64;
     // Once the bound is this tight, the rate predicts the ticks across a long
     // gap well enough to count the wraps in it.
