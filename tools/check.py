@@ -345,6 +345,12 @@ def harness_controls():
         # Needs two CPUs. Until the panic path stopped a success exit racing
         # it, some of these runs passed.
         ("panic-race", [], r"^fail line: KERNEL PANIC: injected panic race \(tessera\.inject=panic-race\)"),
+        # The may-sleep checks (kernel/locking/sleep_checks.h) turn each misuse into a panic.
+        ("mutex-under-spinlock", [],
+         r"^fail line: KERNEL PANIC: mutex acquired while holding spinlock Selftest \(held ranks 0x1\)"),
+        ("schedule-under-spinlock", [],
+         r"^fail line: KERNEL PANIC: schedule\(\) while holding spinlock Selftest \(held ranks 0x1\)"),
+        ("mutex-irqs-off", [], r"^fail line: KERNEL PANIC: mutex acquired with interrupts disabled"),
     ]
     # control-panic-race (above) is the platform_ending suite's own race; the
     # harness's panic-race releases the panic between the success line and the exit.

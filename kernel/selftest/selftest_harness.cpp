@@ -7,6 +7,7 @@
 #include <kernel/boot/boot.h>
 #include <kernel/console/console.h>
 #include <kernel/lib/string_view.h>
+#include <kernel/locking/selftest_inject_lock_checks.h>
 #include <kernel/sched/thread.h>
 #include <kernel/selftest/expect_failure.h>
 #include <kernel/selftest/panic_race.h>
@@ -206,6 +207,13 @@ void injected_misbehaviour(FaultInjection inject)
     case FaultInjection::PanicRace:
         KMUST(panic_race_arm());
         return;
+    // The may-sleep checks of kernel/locking/sleep_checks.h: each must panic.
+    case FaultInjection::MutexUnderSpinlock:
+        selftest_inject_mutex_under_spinlock();
+    case FaultInjection::ScheduleUnderSpinlock:
+        selftest_inject_schedule_under_spinlock();
+    case FaultInjection::MutexInterruptsOff:
+        selftest_inject_mutex_with_interrupts_disabled();
     case FaultInjection::Fault: {
         // Non-canonical: a general-protection fault, which no probe fixup covers.
         auto* bad = reinterpret_cast<volatile uint64_t*>(0xdead000000000000ull);

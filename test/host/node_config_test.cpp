@@ -123,7 +123,10 @@ TEST(NodeConfig, EnumValuesAndNames)
         { "overflow", FaultInjection::StackOverflow }, { "fail-expect", FaultInjection::FailExpect },
         { "fail-eq", FaultInjection::FailEq }, { "fail-must", FaultInjection::FailMust },
         { "fail-thread", FaultInjection::FailThread }, { "fail-late-thread", FaultInjection::FailLateThread },
-        { "stuck-thread", FaultInjection::StuckThread }, { "panic-race", FaultInjection::PanicRace } };
+        { "stuck-thread", FaultInjection::StuckThread }, { "panic-race", FaultInjection::PanicRace },
+        { "mutex-under-spinlock", FaultInjection::MutexUnderSpinlock },
+        { "schedule-under-spinlock", FaultInjection::ScheduleUnderSpinlock },
+        { "mutex-irqs-off", FaultInjection::MutexInterruptsOff } };
     for (auto [name, inject] : injects) {
         auto result = apply(std::string("tessera.inject=") + name);
         ASSERT_TRUE(result.ok);
@@ -137,7 +140,7 @@ TEST(NodeConfig, EnumValuesAndNames)
     EXPECT_STREQ(role_name(static_cast<Role>(0x30)), "?");
     EXPECT_STREQ(boot_mode_name(static_cast<BootMode>(9)), "?");
     EXPECT_STREQ(log_level_name(static_cast<LogLevel>(9)), "?");
-    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(12)), "?");
+    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(15)), "?");
 }
 
 TEST(NodeConfig, LaterSettingsOverrideEarlierAndCallsLayer)

@@ -49,6 +49,9 @@ enum class FaultInjection : uint8_t {
     // CPU 1 panics while CPU 0 runs to the success exit (kernel/platform/selftest_ending.cpp,
     // and kernel/selftest/panic_race.cpp between the success line and the exit).
     PanicRace,
+    MutexUnderSpinlock, // A mutex taken while a spinlock is held (kernel/locking/sleep_checks.h).
+    ScheduleUnderSpinlock, // schedule() entered while a spinlock is held.
+    MutexInterruptsOff, // A mutex taken with interrupts disabled.
 };
 
 struct Ipv4Address {
