@@ -37,7 +37,7 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-
 	-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -T $(LINKER_SCRIPT)
 
 .PHONY: all help deps defconfig olddefconfig menuconfig kernel iso run gdb check \
-	test-host bench format tidy readme clean distclean
+	test-host bench format tidy readme layers clean distclean
 
 all: iso
 
@@ -52,6 +52,7 @@ help:
 	@echo "  make test-host    host GoogleTest suites only (ASan + UBSan)"
 	@echo "  make format | tidy   clang-format / clang-tidy over the tree"
 	@echo "  make readme       put the last make check's counts into README.md"
+	@echo "  make layers       the #include arrows against layers.txt"
 	@echo "  make clean | distclean"
 	@echo "Variables: V=1 (show commands), SMP=2 MEM=256M FIRMWARE=bios|uefi CONFIG_TEXT='tessera.node=3 ...' (run)"
 
@@ -152,6 +153,10 @@ readme:
 
 tidy: $(AUTOCONF)
 	$(Q)scripts/tidy.sh
+
+# The #include arrows against layers.txt (docs/architecture.md).
+layers:
+	$(Q)$(PYTHON) tools/layering/check_layers.py
 
 clean:
 	$(Q)rm -rf $(BUILD)

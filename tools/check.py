@@ -221,6 +221,36 @@ def parse_unittest_summary(output):
     return passed, failed, skipped
 
 
+def run_layers(tally):
+    say("== layers: #include arrows against layers.txt (tools/layering)")
+    result = subprocess.run([sys.executable, "tools/layering/check_layers.py"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    checked = re.search(r"^layers: (\d+) files clean", result.stdout, re.M)
+    if result.returncode == 0 and checked and int(checked.group(1)) > 0:
+        say(f"   PASS layers ({checked.group(1)} files)")
+        tally.add(1, 0)
+    else:
+        say(result.stdout[-6000:])
+        say("   FAIL layers (see layers.txt and docs/architecture.md)")
+        tally.add(0, 1, failure="layers: forbidden includes" if result.returncode == 1 else "layers: nothing checked")
+    # The checker's own tests: planted bad includes in a throwaway tree.
+    result = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tools/layering/tests",
+                             "-t", "tools/layering"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    counts = parse_unittest_summary(result.stdout)
+    if counts is None:
+        say(result.stdout[-4000:])
+        tally.add(0, 1, failure="layers: no unittest summary from the checker's tests")
+        return
+    passed, bad, skip = counts
+    if result.returncode != 0 and bad == 0:
+        bad = 1
+    if bad:
+        say(result.stdout[-6000:])
+    say(f"   layers tests: {passed} passed, {bad} failed, {skip} skipped")
+    tally.add(passed, bad, skip, failure="layers: checker tests failed" if bad else None)
+
+
 def scenario(name, firmware="bios", smp=2, memory="256M", config=None, expect="ktap", success_line=None,
              expect_lines=(), expect_exit=33, timeout=180, silence=45, expect_failure=None, extra=(),
              expect_skips=(), memory_mib=None, clock_marks=False, qemu=None, iso=None, env=None,
@@ -649,6 +679,7 @@ def run_boots(tally, specs=None):
 
 TIERS = [
     ("style", run_style),
+    ("layers", run_layers),
     ("host", run_host),
     ("runner", run_runner_tests),
     ("boot", run_boots),
