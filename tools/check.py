@@ -113,23 +113,13 @@ def run_style(tally, files=None):
 
 def run_host(tally):
     say("== host: GoogleTest (ASan + UBSan) via ctest")
-    jobs = str(os.cpu_count() or 2)
-    steps = [
-        ["cmake", "-S", str(ROOT / "test" / "host"), "-B", str(BUILD / "host"), "-DCMAKE_BUILD_TYPE=Debug"],
-        ["cmake", "--build", str(BUILD / "host"), "-j", jobs],
-    ]
-    for step in steps:
-        result = subprocess.run(step, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if result.returncode != 0:
-            say(result.stdout[-6000:])
-            tally.add(0, 1, failure=f"host: {' '.join(step[:2])} failed")
-            return
+    # The same script as `make test-host` (the host build is defined once),
+    # with ctest's JUnit report added.
     junit = LOGS / "ctest-junit.xml"
     LOGS.mkdir(parents=True, exist_ok=True)
     junit.unlink(missing_ok=True)
-    result = subprocess.run(["ctest", "--test-dir", str(BUILD / "host"), "-j", jobs, "--output-on-failure",
-                             "--output-junit", str(junit)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    result = subprocess.run(["scripts/test-host.sh", "--output-junit", str(junit)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = result.stdout
     counts = parse_ctest_junit(junit)
     if counts is None:
@@ -249,6 +239,26 @@ def run_layers(tally):
         say(result.stdout[-6000:])
     say(f"   layers tests: {passed} passed, {bad} failed, {skip} skipped")
     tally.add(passed, bad, skip, failure="layers: checker tests failed" if bad else None)
+
+
+def run_clang(tally):
+    say("== clang: every kernel source under clang++ -Wthread-safety -Werror (make kernel-clang)")
+    checks = [
+        ("kernel-clang", r"CLANG   (\d+) kernel sources compiled, no warnings"),
+        # The analysis must reject planted unguarded accesses (test/thread_safety/).
+        ("kernel-clang-control", r"planted thread-safety violations rejected \((\d+) of \d+\)"),
+    ]
+    for target, done in checks:
+        result = subprocess.run(["make", "--no-print-directory", f"-j{os.cpu_count() or 2}", target], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        count = re.search(done, result.stdout)
+        if result.returncode == 0 and count and int(count.group(1)) > 0:
+            say(f"   PASS {target} ({count.group(1)})")
+            tally.add(1, 0)
+        else:
+            say(result.stdout[-6000:])
+            say(f"   FAIL {target}")
+            tally.add(0, 1, failure=f"clang: {target}")
 
 
 def scenario(name, firmware="bios", smp=2, memory="256M", config=None, expect="ktap", success_line=None,
@@ -680,6 +690,7 @@ def run_boots(tally, specs=None):
 TIERS = [
     ("style", run_style),
     ("layers", run_layers),
+    ("clang", run_clang),
     ("host", run_host),
     ("runner", run_runner_tests),
     ("boot", run_boots),

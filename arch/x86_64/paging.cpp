@@ -32,7 +32,7 @@ constexpr uint64_t huge_page_size = 2ull << 20;
 constinit Spinlock<LockRank::PageTables> s_page_table_lock;
 constinit uint64_t s_kernel_root = 0; // physical address of the PML4
 constinit PagingFeatures s_features {};
-constinit uint64_t s_mmio_next = MMIO_WINDOW_BASE;
+constinit uint64_t s_mmio_next TA_GUARDED_BY(s_page_table_lock) = MMIO_WINDOW_BASE;
 // Table allocations left before an injected failure; -1: none armed.
 constinit kstd::atomic<int> s_table_allocations_before_failure { -1 };
 

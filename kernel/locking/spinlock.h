@@ -5,6 +5,7 @@
 // only through with(): there is no way to touch it unlocked.
 
 #include <arch/cpu.h>
+#include <kernel/lib/thread_annotations.h>
 #include <kernel/locking/lock_rank.h>
 
 namespace tessera {
@@ -13,7 +14,7 @@ void lock_rank_acquire(LockRank rank);
 void lock_rank_release(LockRank rank);
 
 template<LockRank rank>
-class Spinlock {
+class TA_CAPABILITY("spinlock") Spinlock {
 public:
     constexpr Spinlock() = default;
     Spinlock(const Spinlock&) = delete;
@@ -27,14 +28,14 @@ private:
     template<LockRank>
     friend class SpinlockGuardPair;
 
-    bool acquire()
+    bool acquire() TA_ACQUIRE() TA_NO_THREAD_SAFETY_ANALYSIS
     {
         bool interrupts_were_enabled = arch::save_and_disable_interrupts();
         lock_rank_acquire(rank);
         spin_acquire();
         return interrupts_were_enabled;
     }
-    void release(bool interrupts_were_enabled)
+    void release(bool interrupts_were_enabled) TA_RELEASE() TA_NO_THREAD_SAFETY_ANALYSIS
     {
         spin_release();
         lock_rank_release(rank);
@@ -55,14 +56,14 @@ private:
 };
 
 template<LockRank rank>
-class [[nodiscard]] SpinlockGuard {
+class [[nodiscard]] TA_SCOPED_CAPABILITY SpinlockGuard {
 public:
-    explicit SpinlockGuard(Spinlock<rank>& lock)
+    explicit SpinlockGuard(Spinlock<rank>& lock) TA_ACQUIRE(lock)
         : m_lock(lock)
         , m_interrupts_were_enabled(lock.acquire())
     {
     }
-    ~SpinlockGuard() { m_lock.release(m_interrupts_were_enabled); }
+    ~SpinlockGuard() TA_RELEASE() { m_lock.release(m_interrupts_were_enabled); }
     SpinlockGuard(const SpinlockGuard&) = delete;
     SpinlockGuard& operator=(const SpinlockGuard&) = delete;
 
@@ -91,7 +92,7 @@ public:
 
 private:
     Spinlock<rank> m_lock;
-    T m_value;
+    T m_value TA_GUARDED_BY(m_lock);
 };
 
 } // namespace tessera

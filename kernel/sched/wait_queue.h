@@ -100,7 +100,7 @@ public:
     }
 
 private:
-    void wake_all_locked()
+    void wake_all_locked() TA_REQUIRES(m_lock)
     {
         while (Thread* thread = m_waiters.take_first())
             Scheduler::wake(*thread);
@@ -109,7 +109,7 @@ private:
     // Protects m_waiters and, for a caller's condition, whatever state the
     // caller changes only through change_and_wake_*().
     Spinlock<LockRank::WaitQueue> m_lock;
-    IntrusiveList<Thread, &Thread::m_wait_node> m_waiters;
+    IntrusiveList<Thread, &Thread::m_wait_node> m_waiters TA_GUARDED_BY(m_lock);
 };
 
 } // namespace tessera
