@@ -53,6 +53,9 @@ help:
 	@echo "  make format | tidy   clang-format / clang-tidy over the tree"
 	@echo "  make readme       put the last make check's counts into README.md"
 	@echo "  make layers       the #include arrows against layers.txt"
+	@echo "  make kernel-clang  every kernel source under clang -Wthread-safety -Werror (build/clang/)"
+	@echo "  make ubsan        the UBSan kernel, build/ubsan/tessera.iso"
+	@echo "  make compile_commands   build/compile_commands.json from the kernel's flags"
 	@echo "  make clean | distclean"
 	@echo "Variables: V=1 (show commands), SMP=2 MEM=256M FIRMWARE=bios|uefi CONFIG_TEXT='tessera.node=3 ...' (run)"
 
@@ -180,6 +183,9 @@ $(UBSAN_BUILD)/obj/%.cpp.o: %.cpp $(AUTOCONF)
 	@echo "  UBSAN   $<"
 	$(Q)$(CXX) $(KERNEL_CXXFLAGS) $(UBSAN_FLAGS) -MMD -MP -c $< -o $@
 
+# The runtime itself is not instrumented: a check failing in it would recurse.
+$(UBSAN_BUILD)/obj/kernel/runtime/ubsan.cpp.o: UBSAN_FLAGS :=
+
 $(UBSAN_BUILD)/obj/%.S.o: %.S $(AUTOCONF)
 	$(Q)mkdir -p $(@D)
 	@echo "  AS      $<"
@@ -223,7 +229,7 @@ test-host:
 	$(Q)scripts/test-host.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory iso
+	$(Q)$(MAKE) --no-print-directory iso ubsan
 	$(Q)scripts/check.sh
 
 bench: deps

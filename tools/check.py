@@ -47,6 +47,7 @@ import qemu_run  # noqa: E402
 
 BUILD = ROOT / "build"
 ISO = BUILD / "tessera.iso"
+UBSAN_ISO = BUILD / "ubsan" / "tessera.iso"
 LOGS = BUILD / "check"
 KUNIT_CACHE = BUILD / "kunit"
 SUMMARY = LOGS / "summary.json"
@@ -309,6 +310,10 @@ def scenarios():
         # suite checks that they are switched on.
         scenario("selftest-seabios-cpu-max", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
                  expect_lines=[r"smep=1 smap=1"], extra=["-cpu", "max"] + pci_devices, clock_marks=True),
+        # The UBSan kernel (make ubsan): any undefined behaviour met during
+        # the selftests prints "UBSAN: ..." and panics (kernel/runtime/ubsan.cpp).
+        scenario("selftest-ubsan-seabios-smp2", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_lines=[r"^    # 2 CPUs online$"], extra=pci_devices, iso=UBSAN_ISO),
     ]
     for firmware in ("bios", "uefi"):
         for smp in (1, 2):
