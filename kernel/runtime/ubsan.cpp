@@ -93,7 +93,7 @@ unsigned bit_width(const TypeDescriptor* type) { return 1u << (type->info >> 1);
 uint64_t raw_bits(const TypeDescriptor* type, ValueHandle value)
 {
     if (type->kind == 0 && bit_width(type) > 64)
-        return *reinterpret_cast<const uint64_t*>(value);
+        return value != 0 ? *reinterpret_cast<const uint64_t*>(value) : 0;
     return value;
 }
 
