@@ -25,7 +25,7 @@ KERNEL_SOURCES := $(sort $(shell find $(KERNEL_DIRS) -name '*.cpp' -o -name '*.S
 KERNEL_OBJECTS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SOURCES))
 LINKER_SCRIPT := arch/$(ARCH)/linker.ld
 
-# STYLE.md item 3: freestanding C++20, no exceptions, RTTI, red zone or SIMD
+# docs/style.md: freestanding C++20, no exceptions, RTTI, red zone or SIMD
 # registers; -mcmodel=kernel for the top 2 GiB; frame pointers for backtraces.
 KERNEL_CXXFLAGS := -std=c++20 -ffreestanding -fno-exceptions -fno-rtti -nostdlib \
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -mcmodel=kernel \
