@@ -37,7 +37,8 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-
 	-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -T $(LINKER_SCRIPT)
 
 .PHONY: all help deps defconfig olddefconfig menuconfig kernel iso run gdb check \
-	test-host bench format tidy readme layers compile_commands kernel-clang kernel-clang-control ubsan clean distclean
+	test-host bench format tidy readme layers compile_commands kernel-clang kernel-clang-control ubsan ubsan-control \
+	clean distclean
 
 all: iso
 
@@ -54,7 +55,7 @@ help:
 	@echo "  make readme       put the last make check's counts into README.md"
 	@echo "  make layers       the #include arrows against layers.txt"
 	@echo "  make kernel-clang  every kernel source under clang -Wthread-safety -Werror (build/clang/)"
-	@echo "  make ubsan        the UBSan kernel, build/ubsan/tessera.iso"
+	@echo "  make ubsan        the UBSan kernel, build/ubsan/tessera.iso (ubsan-control: with a planted fault)"
 	@echo "  make compile_commands   build/compile_commands.json from the kernel's flags"
 	@echo "  make clean | distclean"
 	@echo "Variables: V=1 (show commands), SMP=2 MEM=256M FIRMWARE=bios|uefi CONFIG_TEXT='tessera.node=3 ...' (run)"
@@ -210,6 +211,26 @@ $(UBSAN_BUILD)/tessera.iso: $(UBSAN_BUILD)/tessera.elf $(UBSAN_BUILD)/tessera.sy
 
 ubsan: $(UBSAN_BUILD)/tessera.iso
 
+# Negative control: the same objects plus a planted signed overflow
+# (test/ubsan/); make check requires the runtime to catch it.
+UBSAN_CONTROL_OBJECT := $(UBSAN_BUILD)/obj/test/ubsan/planted_overflow.cpp.o
+$(UBSAN_BUILD)/control.elf: $(UBSAN_OBJECTS) $(UBSAN_CONTROL_OBJECT) $(LINKER_SCRIPT)
+	@echo "  LD      $@"
+	$(Q)$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_LDFLAGS) -o $@ $(UBSAN_OBJECTS) $(UBSAN_CONTROL_OBJECT) -lgcc
+
+$(UBSAN_BUILD)/control.iso: $(UBSAN_BUILD)/control.elf arch/$(ARCH)/boot/grub.cfg
+	@echo "  ISO     $@"
+	$(Q)rm -rf $(UBSAN_BUILD)/control-iso && mkdir -p $(UBSAN_BUILD)/control-iso/boot/grub
+	$(Q)cp $(UBSAN_BUILD)/control.elf $(UBSAN_BUILD)/control-iso/boot/tessera.elf
+	$(Q)nm -n --defined-only -C $< | $(PYTHON) tools/mksyms.py -o $(UBSAN_BUILD)/control-iso/boot/tessera.sym
+	$(Q)cp arch/$(ARCH)/boot/grub.cfg $(UBSAN_BUILD)/control-iso/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@.tmp $(UBSAN_BUILD)/control-iso >$(UBSAN_BUILD)/grub-mkrescue.log 2>&1 \
+		|| { cat $(UBSAN_BUILD)/grub-mkrescue.log; exit 1; }
+	$(Q)mv $@.tmp $@
+
+ubsan-control: $(UBSAN_BUILD)/control.iso
+-include $(UBSAN_CONTROL_OBJECT:.o=.d)
+
 -include $(UBSAN_OBJECTS:.o=.d)
 
 -include $(KERNEL_OBJECTS:.o=.d)
@@ -229,7 +250,7 @@ test-host:
 	$(Q)scripts/test-host.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory iso ubsan
+	$(Q)$(MAKE) --no-print-directory iso ubsan ubsan-control
 	$(Q)scripts/check.sh
 
 bench: deps

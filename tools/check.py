@@ -48,6 +48,7 @@ import qemu_run  # noqa: E402
 BUILD = ROOT / "build"
 ISO = BUILD / "tessera.iso"
 UBSAN_ISO = BUILD / "ubsan" / "tessera.iso"
+UBSAN_CONTROL_ISO = BUILD / "ubsan" / "control.iso"
 LOGS = BUILD / "check"
 KUNIT_CACHE = BUILD / "kunit"
 SUMMARY = LOGS / "summary.json"
@@ -351,6 +352,11 @@ def scenarios():
                  "tessera.mode=selftest tessera.selftest=platform_ending tessera.inject=panic-race", "none",
                  r"^KERNEL PANIC: planted: CPU 1 panics while CPU 0 exits on CPU 1$", expect_exit=37, timeout=120,
                  silence=30, default_fail_lines=False),
+        # The UBSan kernel with a planted signed overflow (test/ubsan/): its runtime must catch it.
+        scenario("control-ubsan", "bios", 1, "128M", "tessera.mode=selftest",
+                 success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_failure=r"^fail line: KERNEL PANIC: undefined behaviour: signed integer overflow(;|$)",
+                 iso=UBSAN_CONTROL_ISO),
         scenario("control-hang", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=hang",
                  success_line=r"^TESSERA: SELFTESTS PASSED$", silence=8, expect_failure=r"^silence: no output for 8s$"),
