@@ -3,6 +3,10 @@
 
 Tiers, in order:
   style    clang-format (no diff) and clang-tidy (no warning) over the tree
+  layers   every #include against layers.txt (tools/layering), and the
+           checker's own tests
+  clang    every kernel source under clang++ -Wthread-safety -Werror, and
+           planted unguarded accesses that must not compile
   host     GoogleTest suites of the portable code (ASan + UBSan), via ctest
   runner   the QEMU runner's own tests (it must fail on failing, panicking,
            hanging and truncated runs)
@@ -13,7 +17,9 @@ Tiers, in order:
            case, a CPU exception and a hang into a real kernel and require
            the runner to reject each, plus the selftest harness's own
            controls (failing KEXPECT/KEXPECT_EQ/KMUST, late thread failures,
-           a stuck helper, a panic racing the success exit).
+           a stuck helper, a panic racing the success exit); the selftests again
+           on the UBSan kernel (build/ubsan/tessera.iso), and its control with
+           a planted signed overflow (build/ubsan/control.iso) that must panic.
 
 Counting: each ctest test, each runner unittest, each KTAP case of a boot,
 and each boot's own verdict is one test; a skip (GTEST_SKIP, unittest
