@@ -37,6 +37,7 @@ class Parts:
     system: dict = field(default_factory=dict)  # part -> "freestanding" | "any"
     freestanding: set = field(default_factory=set)
     portable: list = field(default_factory=list)
+    portable_files: dict = field(default_factory=dict)  # file -> line
     exceptions: dict = field(default_factory=dict)  # (file, part) -> line
     host_headers: dict = field(default_factory=dict)  # (file, header) -> line
 
@@ -48,6 +49,8 @@ class Parts:
         return best
 
     def is_portable(self, path):
+        if path in self.portable_files:
+            return True
         parts = path.split("/")[:-1]
         folders = ["/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
         return any(fnmatch.fnmatchcase(folder, glob) for glob in self.portable for folder in folders)
@@ -85,6 +88,10 @@ def load_parts(text):
             if len(rest) != 1:
                 raise PartsError(f"line {lineno}: expected `portable GLOB`")
             parts.portable.append(rest[0])
+        elif directive == "portable-file":
+            if len(rest) != 1:
+                raise PartsError(f"line {lineno}: expected `portable-file FILE`")
+            parts.portable_files[rest[0]] = lineno
         elif directive == "exception":
             source, targets = parse_arrow(rest, lineno, directive)
             for target in targets:
@@ -197,6 +204,8 @@ def check_tree(root, parts):
             violations.append(Violation(path, lineno, match.group(2), rule))
     stale = [f"layers.txt line {line}: exception `{source} -> {target}` matches no include any more; delete it"
              for (source, target), line in sorted(parts.exceptions.items()) if (source, target) not in used]
+    stale += [f"layers.txt line {line}: portable-file `{path}` does not exist; delete it"
+              for path, line in sorted(parts.portable_files.items()) if not (root / path).is_file()]
     stale += [f"layers.txt line {line}: host-header `{source} {header}` matches no include any more; delete it"
               for (source, header), line in sorted(parts.host_headers.items()) if (source, header) not in used]
     return files, violations, stale

@@ -36,7 +36,8 @@ EXCEPTIONS = ("exception kernel/console/console.cpp -> drivers\n"
 
 
 def real_rules():
-    lines = [line for line in REAL_PARTS.splitlines() if not line.startswith("exception ")]
+    # Without the lines that name files of the real tree.
+    lines = [line for line in REAL_PARTS.splitlines() if not line.startswith(("exception ", "portable-file "))]
     return "\n".join(lines) + "\n"
 
 
@@ -129,6 +130,24 @@ class LayeringTest(unittest.TestCase):
                              "kernel/memory/lib/bad.cpp:1", r"is portable .* not kernel/console/console.h")
         self.assert_rejected({"drivers/acpi/lib/bad.cpp": "#include <arch/cpu.h>\n"},
                              "drivers/acpi/lib/bad.cpp:1", r"is portable")
+
+    def test_portable_file_may_be_included_by_portable_code_and_is_held_to_the_rule(self):
+        files = {"arch/x86_64/include/arch/msi.h": "#pragma once\n#include <arch/x86_64/lib/msi_message.h>\n",
+                 "arch/x86_64/lib/msi_message.h": "#pragma once\n#include <kernel/lib/kstd.h>\n",
+                 "drivers/pci/lib/msi.h": "#pragma once\n#include <arch/msi.h>\n"}
+        without = real_rules() + EXCEPTIONS
+        with_file = without + "portable-file arch/x86_64/include/arch/msi.h\n"
+        self.assert_rejected(files, "drivers/pci/lib/msi.h:2", r"is portable .* not arch/x86_64/include/arch/msi.h",
+                             parts=without)
+        status, out = self.run_tree(files, parts=with_file)
+        self.assertEqual(status, 0, out)
+        files["arch/x86_64/include/arch/msi.h"] += "#include <arch/cpu.h>\n"
+        self.assert_rejected(files, "arch/x86_64/include/arch/msi.h:3", r"is portable", parts=with_file)
+
+    def test_portable_file_that_does_not_exist_is_stale(self):
+        status, out = self.run_tree(parts=real_rules() + EXCEPTIONS + "portable-file kernel/gone.h\n")
+        self.assertEqual(status, 1, out)
+        self.assertIn("portable-file `kernel/gone.h` does not exist", out)
 
     def test_file_in_no_part_fails(self):
         self.assert_rejected({"misc/a.cpp": "int x;\n"}, "misc/a.cpp:1", r"belongs to no part")
