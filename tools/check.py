@@ -361,7 +361,8 @@ def scenarios():
         # The UBSan kernel with a planted signed overflow (test/ubsan/): its runtime must catch it.
         scenario("control-ubsan", "bios", 1, "128M", "tessera.mode=selftest",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_failure=r"^fail line: KERNEL PANIC: undefined behaviour: signed integer overflow(;|$)",
+                 expect_failure=(r"^fail line: KERNEL PANIC: undefined behaviour: "
+                                 r"signed integer overflow( on CPU \d+)?(;|$)"),
                  iso=UBSAN_CONTROL_ISO),
         scenario("control-hang", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=hang",
