@@ -104,18 +104,26 @@ $(BUILD)/tessera.elf: $(KERNEL_OBJECTS) $(LINKER_SCRIPT)
 	@echo "  LD      $@"
 	$(Q)$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJECTS) -lgcc
 
-$(BUILD)/tessera.sym: $(BUILD)/tessera.elf tools/mksyms.py
+# The symbol table GRUB loads beside a kernel (for backtraces), and the ISO.
+# Every image (the kernel, the UBSan kernel, its control) is made the same way:
+# $(call make_iso,STAGING_DIR): the first two prerequisites are the ELF and
+# its symbol table.
+define make_iso
+	@echo "  ISO     $@"
+	$(Q)rm -rf $(1) && mkdir -p $(1)/boot/grub
+	$(Q)cp $(word 1,$^) $(1)/boot/tessera.elf
+	$(Q)cp $(word 2,$^) $(1)/boot/tessera.sym
+	$(Q)cp arch/$(ARCH)/boot/grub.cfg $(1)/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@.tmp $(1) >$(1).log 2>&1 || { cat $(1).log; exit 1; }
+	$(Q)mv $@.tmp $@
+endef
+
+%.sym: %.elf tools/mksyms.py
 	@echo "  SYMS    $@"
 	$(Q)nm -n --defined-only -C $< | $(PYTHON) tools/mksyms.py -o $@
 
 $(BUILD)/tessera.iso: $(BUILD)/tessera.elf $(BUILD)/tessera.sym arch/$(ARCH)/boot/grub.cfg
-	@echo "  ISO     $@"
-	$(Q)rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
-	$(Q)cp $(BUILD)/tessera.elf $(BUILD)/tessera.sym $(BUILD)/iso/boot/
-	$(Q)cp arch/$(ARCH)/boot/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
-	$(Q)grub-mkrescue -o $@.tmp $(BUILD)/iso >$(BUILD)/grub-mkrescue.log 2>&1 \
-		|| { cat $(BUILD)/grub-mkrescue.log; exit 1; }
-	$(Q)mv $@.tmp $@
+	$(call make_iso,$(BUILD)/iso)
 
 kernel: $(BUILD)/tessera.elf
 iso: $(BUILD)/tessera.iso
@@ -196,18 +204,8 @@ $(UBSAN_BUILD)/tessera.elf: $(UBSAN_OBJECTS) $(LINKER_SCRIPT)
 	@echo "  LD      $@"
 	$(Q)$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_LDFLAGS) -o $@ $(UBSAN_OBJECTS) -lgcc
 
-$(UBSAN_BUILD)/tessera.sym: $(UBSAN_BUILD)/tessera.elf tools/mksyms.py
-	@echo "  SYMS    $@"
-	$(Q)nm -n --defined-only -C $< | $(PYTHON) tools/mksyms.py -o $@
-
 $(UBSAN_BUILD)/tessera.iso: $(UBSAN_BUILD)/tessera.elf $(UBSAN_BUILD)/tessera.sym arch/$(ARCH)/boot/grub.cfg
-	@echo "  ISO     $@"
-	$(Q)rm -rf $(UBSAN_BUILD)/iso && mkdir -p $(UBSAN_BUILD)/iso/boot/grub
-	$(Q)cp $(UBSAN_BUILD)/tessera.elf $(UBSAN_BUILD)/tessera.sym $(UBSAN_BUILD)/iso/boot/
-	$(Q)cp arch/$(ARCH)/boot/grub.cfg $(UBSAN_BUILD)/iso/boot/grub/grub.cfg
-	$(Q)grub-mkrescue -o $@.tmp $(UBSAN_BUILD)/iso >$(UBSAN_BUILD)/grub-mkrescue.log 2>&1 \
-		|| { cat $(UBSAN_BUILD)/grub-mkrescue.log; exit 1; }
-	$(Q)mv $@.tmp $@
+	$(call make_iso,$(UBSAN_BUILD)/iso)
 
 ubsan: $(UBSAN_BUILD)/tessera.iso
 
@@ -218,15 +216,8 @@ $(UBSAN_BUILD)/control.elf: $(UBSAN_OBJECTS) $(UBSAN_CONTROL_OBJECT) $(LINKER_SC
 	@echo "  LD      $@"
 	$(Q)$(CXX) $(KERNEL_CXXFLAGS) $(KERNEL_LDFLAGS) -o $@ $(UBSAN_OBJECTS) $(UBSAN_CONTROL_OBJECT) -lgcc
 
-$(UBSAN_BUILD)/control.iso: $(UBSAN_BUILD)/control.elf arch/$(ARCH)/boot/grub.cfg
-	@echo "  ISO     $@"
-	$(Q)rm -rf $(UBSAN_BUILD)/control-iso && mkdir -p $(UBSAN_BUILD)/control-iso/boot/grub
-	$(Q)cp $(UBSAN_BUILD)/control.elf $(UBSAN_BUILD)/control-iso/boot/tessera.elf
-	$(Q)nm -n --defined-only -C $< | $(PYTHON) tools/mksyms.py -o $(UBSAN_BUILD)/control-iso/boot/tessera.sym
-	$(Q)cp arch/$(ARCH)/boot/grub.cfg $(UBSAN_BUILD)/control-iso/boot/grub/grub.cfg
-	$(Q)grub-mkrescue -o $@.tmp $(UBSAN_BUILD)/control-iso >$(UBSAN_BUILD)/grub-mkrescue.log 2>&1 \
-		|| { cat $(UBSAN_BUILD)/grub-mkrescue.log; exit 1; }
-	$(Q)mv $@.tmp $@
+$(UBSAN_BUILD)/control.iso: $(UBSAN_BUILD)/control.elf $(UBSAN_BUILD)/control.sym arch/$(ARCH)/boot/grub.cfg
+	$(call make_iso,$(UBSAN_BUILD)/control-iso)
 
 ubsan-control: $(UBSAN_BUILD)/control.iso
 -include $(UBSAN_CONTROL_OBJECT:.o=.d)
