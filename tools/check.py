@@ -9,11 +9,13 @@ Tiers, in order:
   boot     QEMU boots of build/tessera.iso: selftests (KTAP) under SeaBIOS
            and OVMF with -smp 2; a boot matrix (1 and 2 CPUs, 64 MiB and
            8 GiB, both firmwares); refused boots (too little memory, a bad
-           configuration value); and negative controls that inject a failing
+           configuration value); a `tessera.mode=ready` node that must keep
+           serving, idle, for 3 s; and negative controls that inject a failing
            case, a CPU exception and a hang into a real kernel and require
            the runner to reject each, plus the selftest harness's own
            controls (failing KEXPECT/KEXPECT_EQ/KMUST, late thread failures,
-           a stuck helper, a panic racing the success exit).
+           a stuck helper, a panic racing the success exit, printing under
+           the console lock).
 
 Counting: each ctest test, each runner unittest, each KTAP case of a boot,
 and each boot's own verdict is one test; a skip (GTEST_SKIP, unittest
@@ -256,9 +258,11 @@ def scenario(name, firmware="bios", smp=2, memory="256M", config=None, expect="k
 # MiB of 64 and 8185-8190 of 8192 under SeaBIOS and OVMF.
 MEMORY_WINDOWS = {"64M": (48, 64), "8G": (8192 - 64, 8192)}
 # A serving node with nothing to do halts its CPUs. Measured over a 3 s hold
-# at -smp 2 under TCG: 1-3% of one core when idle halts, ~200% when the idle
-# loop polls instead (planted); half a core leaves room for a loaded host.
-MAX_IDLE_SERVE_CPU = 0.5
+# at -smp 2 under TCG on this 2-core host at load 4: 1-2% of one core when
+# idle halts; 50-67% when the idle loop polls (planted `sti; pause`): the
+# poller gets only its share of a loaded host, so the limit sits well
+# below that and 10x above the halting node.
+MAX_IDLE_SERVE_CPU = 0.2
 
 
 def scenarios():
@@ -594,7 +598,7 @@ def judge_boot(spec, result, context):
         problem = check_serve_cpu(result, spec["max_serve_cpu"])
         if problem:
             problems.append(problem)
-        else:
+        elif result.serve_cpu is not None:
             notes.append(f"serving used {result.serve_cpu * 100:.0f}% of a core")
     if spec["clock_marks"]:
         problem = check_clock_marks(result)
