@@ -13,13 +13,15 @@ Tiers, in order:
   boot     QEMU boots of build/tessera.iso: selftests (KTAP) under SeaBIOS
            and OVMF with -smp 2; a boot matrix (1 and 2 CPUs, 64 MiB and
            8 GiB, both firmwares); refused boots (too little memory, a bad
-           configuration value); and negative controls that inject a failing
+           configuration value); a `tessera.mode=ready` node that must keep
+           serving, idle, for 3 s; and negative controls that inject a failing
            case, a CPU exception and a hang into a real kernel and require
            the runner to reject each, plus the selftest harness's own
            controls (failing KEXPECT/KEXPECT_EQ/KMUST, late thread failures,
-           a stuck helper, a panic racing the success exit); the selftests again
-           on the UBSan kernel (build/ubsan/tessera.iso), and its control with
-           a planted signed overflow (build/ubsan/control.iso) that must panic.
+           a stuck helper, a panic racing the success exit, printing under
+           the console lock); the selftests again on the UBSan kernel
+           (build/ubsan/tessera.iso), and its control with a planted signed
+           overflow (build/ubsan/control.iso) that must panic.
 
 Counting: each ctest test, each runner unittest, each KTAP case of a boot,
 and each boot's own verdict is one test; a skip (GTEST_SKIP, unittest
@@ -272,7 +274,7 @@ def run_clang(tally):
 def scenario(name, firmware="bios", smp=2, memory="256M", config=None, expect="ktap", success_line=None,
              expect_lines=(), expect_exit=33, timeout=180, silence=45, expect_failure=None, extra=(),
              expect_skips=(), memory_mib=None, clock_marks=False, qemu=None, iso=None, env=None,
-             default_fail_lines=True):
+             default_fail_lines=True, serve_line=None, serve_hold=0.0, max_serve_cpu=None):
     """A boot and what it must show.
 
     expect_failure: a regex the runner's FAIL reason must match (a negative
@@ -287,17 +289,28 @@ def scenario(name, firmware="bios", smp=2, memory="256M", config=None, expect="k
     qemu, iso, env: override the QEMU program, the ISO and QEMU's
       environment (the check's own tests use a fake QEMU).
     default_fail_lines=False: a panic banner is the expected outcome, not a
-      failure (the panic-race control)."""
+      failure (the panic-race control).
+    serve_line, serve_hold: a boot that never exits (qemu_run serve mode):
+      the line once, then serve_hold seconds of QEMU running; expect_exit
+      is unused. max_serve_cpu: QEMU's CPU use over the hold (1.0 = one
+      core) must stay at or below it: an idle node halts, it does not poll."""
     return dict(name=name, firmware=firmware, smp=smp, memory=memory, config=config, expect=expect,
                 success_line=success_line, expect_lines=list(expect_lines), expect_exit=expect_exit,
                 timeout=timeout, silence=silence, expect_failure=expect_failure, extra=list(extra),
                 expect_skips=list(expect_skips), memory_mib=memory_mib, clock_marks=clock_marks, qemu=qemu,
-                iso=iso, env=env, default_fail_lines=default_fail_lines)
+                iso=iso, env=env, default_fail_lines=default_fail_lines, serve_line=serve_line,
+                serve_hold=serve_hold, max_serve_cpu=max_serve_cpu)
 
 
 # What QEMU's -m gives, less firmware reservations and holes: measured 57-63
 # MiB of 64 and 8185-8190 of 8192 under SeaBIOS and OVMF.
 MEMORY_WINDOWS = {"64M": (48, 64), "8G": (8192 - 64, 8192)}
+# A serving node with nothing to do halts its CPUs. Measured over a 3 s hold
+# at -smp 2 under TCG on this 2-core host at load 4: 1-2% of one core when
+# idle halts; 50-67% when the idle loop polls (planted `sti; pause`): the
+# poller gets only its share of a loaded host, so the limit sits well
+# below that and 10x above the halting node.
+MAX_IDLE_SERVE_CPU = 0.2
 
 
 def scenarios():
@@ -331,6 +344,11 @@ def scenarios():
                                     [rf"cpus: {smp} online$", r"memory: \d+ MiB usable"], timeout=120,
                                     memory_mib=MEMORY_WINDOWS[memory]))
     out += [
+        # tessera.mode=ready never exits: SERVING once, then 3 s of QEMU
+        # running quietly with its CPUs halted; the runner stops it.
+        scenario("ready-serves", "bios", 2, "256M", "tessera.mode=ready tessera.roles=processor,memory", "none",
+                 None, [r"cpus: 2 online$"], timeout=120, serve_line=r"^TESSERA: SERVING node=\d+$", serve_hold=3.0,
+                 max_serve_cpu=MAX_IDLE_SERVE_CPU),
         scenario("refuse-too-little-memory", "bios", 1, "32M", bench, "none",
                  r"^TESSERA: BOOT REFUSED: Tessera needs at least \d+ MiB of RAM", expect_exit=39, timeout=60),
         scenario("refuse-bad-config-value", "bios", 1, "128M", "tessera.mode=boot-bench tessera.node=70000", "none",
@@ -401,6 +419,11 @@ def harness_controls():
                               r"^TESSERA: SELFTESTS FAILED \(0 of \d+ suites, 1 harness errors\)$"],
          r"^success line missing; exit code 35, expected 33$"),
         ("stuck-thread", [r"^    # case ended with 1 helper threads still running$"], injected),
+        # Printing while holding the console lock must panic, not spin forever
+        # with interrupts off (kernel/console/console_fault_injection.h).
+        ("console-recursion", [],
+         r"^fail line: KERNEL PANIC: console: CPU \d+ took the console lock it already holds on CPU \d+"
+         r"(; exit code 37, expected 33)?$"),
         # Needs two CPUs. Until the panic path stopped a success exit racing
         # it, some of these runs passed.
         ("panic-race", [], r"^fail line: KERNEL PANIC: injected panic race \(tessera\.inject=panic-race\)"),
@@ -573,6 +596,16 @@ def check_clock_marks(result, window=CLOCK_RATIO_WINDOW):
     return None
 
 
+def check_serve_cpu(result, limit):
+    """An idle serving node must halt: QEMU's CPU use over the hold."""
+    if result.serve_cpu is None:
+        return "serve cpu: not measured (the hold did not run to its end)" if result.passed else None
+    if result.serve_cpu > limit:
+        return f"serve cpu: QEMU used {result.serve_cpu * 100:.0f}% of a core while the node idled " \
+               f"(allowed {limit * 100:.0f}%): an idle CPU polls instead of halting"
+    return None
+
+
 def judge_boot(spec, result, context):
     """(ok, detail, (passed, failed, skipped) KTAP cases to count).
 
@@ -619,6 +652,12 @@ def judge_boot(spec, result, context):
             problems.append(problem)
         else:
             notes.append(MEMORY_RE.search(result.first_match(MEMORY_RE.pattern)[1]).group(0))
+    if spec["max_serve_cpu"] is not None:
+        problem = check_serve_cpu(result, spec["max_serve_cpu"])
+        if problem:
+            problems.append(problem)
+        elif result.serve_cpu is not None:
+            notes.append(f"serving used {result.serve_cpu * 100:.0f}% of a core")
     if spec["clock_marks"]:
         problem = check_clock_marks(result)
         if problem:
@@ -650,7 +689,8 @@ def run_scenario(spec):
         config=spec["config"], expect=spec["expect"], success_line=spec["success_line"],
         expect_lines=spec["expect_lines"], expect_exit=spec["expect_exit"], timeout=spec["timeout"],
         silence_timeout=spec["silence"], log=str(result_log(spec)), name=spec["name"], extra=spec["extra"],
-        qemu=spec["qemu"], env=spec["env"], default_fail_lines=spec["default_fail_lines"])
+        qemu=spec["qemu"], env=spec["env"], default_fail_lines=spec["default_fail_lines"],
+        serve_line=spec["serve_line"], serve_hold=spec["serve_hold"])
     started = time.monotonic()
     try:
         result = qemu_run.run(options)

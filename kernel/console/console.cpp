@@ -1,6 +1,7 @@
 #include <arch/cpu.h>
 #include <arch/per_cpu.h>
 #include <kernel/console/console.h>
+#include <kernel/console/console_fault_injection.h>
 #include <kernel/console/console_sink.h>
 #include <kernel/console/lib/log_ring.h>
 #include <kernel/console/panic.h>
@@ -250,6 +251,14 @@ void console_flush_sinks()
         if (sink != nullptr && sink->flush != nullptr)
             sink->flush();
     }
+}
+
+void console_call_under_lock(void (*callback)())
+{
+    with_ring([&](LogRing&) {
+        callback();
+        return true;
+    });
 }
 
 uint64_t console_dropped_lines() { return s_dropped.load(kstd::memory_order_relaxed); }

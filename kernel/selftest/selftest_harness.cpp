@@ -6,6 +6,7 @@
 
 #include <kernel/boot/boot.h>
 #include <kernel/console/console.h>
+#include <kernel/console/console_fault_injection.h>
 #include <kernel/lib/string_view.h>
 #include <kernel/locking/selftest_inject_lock_checks.h>
 #include <kernel/sched/thread.h>
@@ -214,6 +215,10 @@ void injected_misbehaviour(FaultInjection inject)
         selftest_inject_schedule_under_spinlock();
     case FaultInjection::MutexInterruptsOff:
         selftest_inject_mutex_with_interrupts_disabled();
+    case FaultInjection::ConsoleRecursion:
+        console_inject_recursive_lock();
+        selftest_fail(__FILE__, __LINE__, "printing under the console lock did not panic");
+        return;
     case FaultInjection::Fault: {
         // Non-canonical: a general-protection fault, which no probe fixup covers.
         auto* bad = reinterpret_cast<volatile uint64_t*>(0xdead000000000000ull);

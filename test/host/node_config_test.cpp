@@ -126,7 +126,8 @@ TEST(NodeConfig, EnumValuesAndNames)
         { "stuck-thread", FaultInjection::StuckThread }, { "panic-race", FaultInjection::PanicRace },
         { "mutex-under-spinlock", FaultInjection::MutexUnderSpinlock },
         { "schedule-under-spinlock", FaultInjection::ScheduleUnderSpinlock },
-        { "mutex-irqs-off", FaultInjection::MutexInterruptsOff } };
+        { "mutex-irqs-off", FaultInjection::MutexInterruptsOff },
+        { "console-recursion", FaultInjection::ConsoleRecursion } };
     for (auto [name, inject] : injects) {
         auto result = apply(std::string("tessera.inject=") + name);
         ASSERT_TRUE(result.ok);
@@ -140,7 +141,7 @@ TEST(NodeConfig, EnumValuesAndNames)
     EXPECT_STREQ(role_name(static_cast<Role>(0x30)), "?");
     EXPECT_STREQ(boot_mode_name(static_cast<BootMode>(9)), "?");
     EXPECT_STREQ(log_level_name(static_cast<LogLevel>(9)), "?");
-    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(15)), "?");
+    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(16)), "?");
 }
 
 TEST(NodeConfig, LaterSettingsOverrideEarlierAndCallsLayer)

@@ -13,6 +13,14 @@ A run passes only if all of these hold:
 Anything else, a fail-line match, a total timeout or a silence timeout is
 a FAIL with a precise reason.
 
+A boot that must never exit (tessera.mode=ready) is judged with serve_line
+and serve_hold instead of (d): the serve line must appear exactly once,
+then QEMU must keep running, with no fail line, for serve_hold seconds;
+the runner then stops it and the run passes. QEMU exiting by itself at any
+time, with any status, fails it ("a serving node exited"). The silence and
+total timeouts apply until the serve line; the hold has its own end.
+result.serve_cpu is QEMU's CPU use over the hold (1.0 = one core busy).
+
 Timeouts are used as given: nothing is scaled when KVM is missing, so the
 caller passes numbers sized for TCG (plain emulation is ~3-10x slower).
 
@@ -108,6 +116,11 @@ class RunOptions:
     ovmf: str = DEFAULT_OVMF
     env: Optional[dict] = None                   # added to QEMU's environment
     fail_grace: float = 1.0                      # keep reading after a fail line
+    # A boot that never exits: after exactly one serve_line match QEMU must
+    # run serve_hold more seconds; then the runner stops it (PASS). Any exit
+    # of QEMU fails the run, and expect_exit is not used.
+    serve_line: Optional[str] = None
+    serve_hold: float = 0.0
     on_line: Optional[Callable[[float, str], None]] = None
     on_info: Optional[Callable[[str], None]] = None
 
@@ -129,6 +142,9 @@ class RunResult:
     accel: str
     duration: float
     stderr: str
+    # Serve mode: QEMU's CPU time over the hold / the hold's length (1.0 is
+    # one core busy all the time); None if the hold did not run to its end.
+    serve_cpu: Optional[float] = None
 
     @property
     def passed(self) -> bool:
@@ -148,6 +164,8 @@ class RunResult:
             words.append(f"skipped={skipped}")
         if self.verdict != "PASS":
             words.append(f"({self.reason})")
+        if self.serve_cpu is not None:
+            words.append(f"serve_cpu={self.serve_cpu * 100:.0f}%")
         words.append(f"cases={passed}/{total}")
         return " ".join(words)
 
@@ -243,8 +261,12 @@ def _validate(options: RunOptions) -> None:
         raise UsageError(f"--memory {options.memory!r}: expected e.g. 256M")
     if options.timeout <= 0 or options.silence_timeout <= 0:
         raise UsageError("timeouts must be positive")
-    for rx in ([options.success_line or ""] + options.expect_lines +
-               options.fail_lines):
+    if options.serve_line and options.serve_hold <= 0:
+        raise UsageError("--serve-line needs a positive --serve-hold")
+    if options.serve_hold and not options.serve_line:
+        raise UsageError("--serve-hold needs --serve-line")
+    for rx in ([options.success_line or "", options.serve_line or ""] +
+               options.expect_lines + options.fail_lines):
         try:
             re.compile(rx)
         except re.error as e:
@@ -252,6 +274,24 @@ def _validate(options: RunOptions) -> None:
     program = shlex.split(options.qemu)[0] if options.qemu else DEFAULT_QEMU
     if shutil.which(program) is None:
         raise UsageError(f"QEMU program not found: {program}")
+
+
+def process_cpu_seconds(pid: int) -> Optional[float]:
+    """User plus system CPU time of process `pid`, all its threads
+    (/proc/PID/stat utime and stime), or None if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name is in parentheses and may hold spaces: count fields
+    # after its closing one (state is field 3, utime 14, stime 15).
+    fields = stat[stat.rfind(")") + 2:].split()
+    try:
+        ticks = int(fields[11]) + int(fields[12])
+    except (IndexError, ValueError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -298,6 +338,11 @@ class _Reader:
             fail = list(DEFAULT_FAIL_LINES) + fail
         self.fail_res = [re.compile(rx) for rx in fail]
         self.fail_line: Optional[str] = None
+        self.serve_re = re.compile(options.serve_line) if options.serve_line else None
+        self.serve_count = 0
+        self.served_at: Optional[float] = None   # monotonic, first match
+        self.hold_started: Optional[float] = None
+        self.serve_cpu: Optional[float] = None
 
     def feed(self, data: bytes, now: float) -> None:
         if self.log_file:
@@ -328,6 +373,11 @@ class _Reader:
         bare = _CONTROL_RE.sub("", _ANSI_RE.sub("", text))
         parts = [part.rstrip() for part in bare.split("\r")]
         self.judged.extend([part for part in parts if part] or [""])
+        if self.serve_re is not None:
+            hits = sum(1 for part in parts if part and self.serve_re.search(part))
+            if hits and self.served_at is None:
+                self.served_at = now
+            self.serve_count += hits
         if self.options.on_line and (clean or not text):
             self.options.on_line(t, clean)
         if self.fail_line is None:
@@ -390,8 +440,9 @@ def _write_times(path: str, lines: List[Tuple[float, str]]) -> None:
 
 def _pump(proc, options: RunOptions, reader: _Reader, stderr_chunks,
           start: float) -> Optional[str]:
-    """Reads QEMU's output until it exits, a timeout fires or a fail line
-    was seen (plus a short grace for the backtrace). Returns the event that
+    """Reads QEMU's output until it exits, a timeout fires, a fail line
+    was seen (plus a short grace for the backtrace) or, in serve mode, the
+    hold after the serve line ended ("served"). Returns the event that
     ended the run early, or None."""
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ, "out")
@@ -400,29 +451,48 @@ def _pump(proc, options: RunOptions, reader: _Reader, stderr_chunks,
     last_output = start
     exited_at: Optional[float] = None
     fail_deadline: Optional[float] = None
+    hold_end: Optional[float] = None
+    cpu_start: Optional[float] = None
     try:
         while True:
             now = time.monotonic()
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if reader.served_at is not None and hold_end is None:
+                hold_end = reader.served_at + options.serve_hold
+                cpu_start = process_cpu_seconds(proc.pid)
+                reader.hold_started = now
             if reader.fail_line is not None and fail_deadline is None:
                 fail_deadline = now + options.fail_grace
             if fail_deadline is not None:
                 if now >= fail_deadline:
                     return "fail-line"
+            elif hold_end is not None:
+                # A serving node may be quiet: no silence or total timeout
+                # once the serve line is in, only the hold's end.
+                if exited_at is None and now >= hold_end:
+                    cpu_end = process_cpu_seconds(proc.pid)
+                    if cpu_start is not None and cpu_end is not None:
+                        reader.serve_cpu = (cpu_end - cpu_start) / \
+                            max(now - reader.hold_started, 1e-3)
+                    return "served"
             else:
                 if now - start >= options.timeout:
                     return "timeout"
                 if now - last_output >= options.silence_timeout:
                     return "silence"
-            if exited_at is None and proc.poll() is not None:
-                exited_at = now
             if exited_at is not None and (open_fds == 0 or
                                           now - exited_at >= DRAIN_SECONDS):
                 return "fail-line" if reader.fail_line else None
-            wait = min(0.2,
-                       max(0.0, options.timeout - (now - start)),
-                       max(0.0, options.silence_timeout - (now - last_output)))
             if fail_deadline is not None:
                 wait = min(0.2, max(0.0, fail_deadline - now))
+            elif hold_end is not None:
+                wait = min(0.2, max(0.0, hold_end - now))
+            else:
+                wait = min(0.2,
+                           max(0.0, options.timeout - (now - start)),
+                           max(0.0, options.silence_timeout -
+                               (now - last_output)))
             if open_fds == 0:
                 time.sleep(wait)
                 continue
@@ -458,6 +528,7 @@ def _judge(options: RunOptions, cmd, accel, reader: _Reader, exit_code,
     # last line is fed only after the pump loop has returned).
     if reader.fail_line is not None:
         reasons.append(f"fail line: {reader.fail_line}")
+    serving = bool(options.serve_line)
     if event == "fail-line":
         pass
     elif event == "timeout":
@@ -480,7 +551,11 @@ def _judge(options: RunOptions, cmd, accel, reader: _Reader, exit_code,
             rx = re.compile(pattern)
             if not any(rx.search(t) for t in texts):
                 reasons.append(f"expected line /{pattern}/ missing")
-    if event in (None, "fail-line") and exit_code is not None and \
+        if serving:
+            reasons += _serve_problems(options, reader, event, exit_code)
+    if serving:
+        pass  # any exit is a failure, judged above; expect_exit is unused
+    elif event in (None, "fail-line") and exit_code is not None and \
             exit_code != options.expect_exit and \
             not (event == "fail-line" and exit_code < 0):
         what = (f"killed by {_signal_name(exit_code)}" if exit_code < 0
@@ -508,7 +583,34 @@ def _judge(options: RunOptions, cmd, accel, reader: _Reader, exit_code,
         accel=accel,
         duration=duration,
         stderr=stderr,
+        serve_cpu=reader.serve_cpu if event == "served" else None,
     )
+
+
+def _exit_text(exit_code) -> str:
+    if exit_code is None:
+        return "status unknown"
+    if exit_code < 0:
+        return f"killed by {_signal_name(exit_code)}"
+    return f"exit code {exit_code}"
+
+
+def _serve_problems(options: RunOptions, reader: _Reader, event,
+                    exit_code) -> List[str]:
+    """Serve mode: one serve line, then QEMU still running at the hold's end."""
+    problems = []
+    if reader.serve_count == 0:
+        problems.append("serve line missing")
+        if event is None:
+            problems.append(f"QEMU exited before the serve line "
+                            f"({_exit_text(exit_code)})")
+    elif reader.serve_count > 1:
+        problems.append(f"serve line printed {reader.serve_count} times")
+    if reader.serve_count and event is None:
+        # The pump returns None only when QEMU ended by itself.
+        problems.append(f"a serving node exited ({_exit_text(exit_code)}) "
+                        f"during the {options.serve_hold:g}s hold")
+    return problems
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -530,12 +632,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="'k=v k=v'",
                    help="run-time configuration, given to the kernel as "
                         f"fw_cfg file {FW_CFG_CONFIG_NAME}")
-    p.add_argument("--expect", choices=("ktap", "none"), default="ktap",
-                   help="require a satisfied KTAP document (default ktap)")
-    p.add_argument("--success-line", metavar="REGEX",
-                   default=DEFAULT_SUCCESS_LINE,
-                   help="must match exactly one line (default %(default)s; "
+    p.add_argument("--expect", choices=("ktap", "none"), default=None,
+                   help="require a satisfied KTAP document (default ktap; "
+                        "none with --serve-line)")
+    p.add_argument("--success-line", metavar="REGEX", default=None,
+                   help="must match exactly one line (default "
+                        f"{DEFAULT_SUCCESS_LINE}, none with --serve-line; "
                         "'' disables the check)")
+    p.add_argument("--serve-line", metavar="REGEX",
+                   help="a boot that never exits: this must match exactly "
+                        "one line, then QEMU must run --serve-hold seconds "
+                        "more without a fail line; the runner then stops "
+                        "it (PASS). Any exit of QEMU fails the run")
+    p.add_argument("--serve-hold", metavar="SECONDS", type=float, default=0.0,
+                   help="how long a serving node must keep running after "
+                        "the serve line")
     p.add_argument("--expect-line", metavar="REGEX", action="append",
                    default=[], help="must match at least one line (repeatable)")
     p.add_argument("--fail-line", metavar="REGEX", action="append",
@@ -577,11 +688,17 @@ def options_from_args(argv: Sequence[str]) -> Tuple[RunOptions, bool]:
         i = argv.index("--")
         argv, trailing = argv[:i], argv[i + 1:]
     a = _parser().parse_args(argv)
+    serving = bool(a.serve_line)
+    expect = a.expect or ("none" if serving else "ktap")
+    success_line = a.success_line
+    if success_line is None:
+        success_line = None if serving else DEFAULT_SUCCESS_LINE
     extra = [w for chunk in a.extra for w in shlex.split(chunk)] + trailing
     return RunOptions(
         iso=a.iso, firmware=a.firmware, smp=a.smp, memory=a.memory,
-        config=a.config, expect=a.expect,
-        success_line=a.success_line or None,
+        config=a.config, expect=expect,
+        success_line=success_line or None,
+        serve_line=a.serve_line or None, serve_hold=a.serve_hold,
         expect_lines=a.expect_line, fail_lines=a.fail_line,
         default_fail_lines=not a.no_default_fail_lines,
         expect_exit=a.expect_exit, timeout=a.timeout,

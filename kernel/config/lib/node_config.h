@@ -52,6 +52,7 @@ enum class FaultInjection : uint8_t {
     MutexUnderSpinlock, // A mutex taken while a spinlock is held (kernel/locking/sleep_checks.h).
     ScheduleUnderSpinlock, // schedule() entered while a spinlock is held.
     MutexInterruptsOff, // A mutex taken with interrupts disabled.
+    ConsoleRecursion, // Print while holding the console lock (must panic, not hang).
 };
 
 struct Ipv4Address {

@@ -7,6 +7,7 @@ list of steps read from the file named by $FAKE_QEMU_SCENARIO.
   {"out": "text"}           write text (UTF-8) to stdout, flushed
   {"hex": "ff0a"}           write raw bytes given in hex
   {"sleep": 0.5}            pause
+  {"spin": 0.5}             busy-loop on the CPU (a guest that never halts)
   {"repeat": "tick\\n", "every": 0.1, "count": 100}
                             write a line every `every` seconds
   {"spawn_sleeper": "/tmp/pidfile"}
@@ -44,6 +45,10 @@ def main() -> int:
             out.flush()
         elif "sleep" in step:
             time.sleep(step["sleep"])
+        elif "spin" in step:
+            end = time.monotonic() + step["spin"]
+            while time.monotonic() < end:
+                pass
         elif "repeat" in step:
             for _ in range(step.get("count", 1_000_000)):
                 out.write(step["repeat"].encode("utf-8"))

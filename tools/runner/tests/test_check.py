@@ -258,6 +258,28 @@ class ForgedBoots(TempDir):
         self.assertFalse(ok)
         self.assertIn("clock: expected clock-mark 0 and 1, got none", detail)
 
+    def test_serving_node_must_idle_and_keep_running(self):
+        serve = dict(serve_line=r"^TESSERA: SERVING node=\d+$", serve_hold=1.0, max_serve_cpu=check.MAX_IDLE_SERVE_CPU,
+                     success_line=None)
+        line = {"out": "TESSERA: SERVING node=1\r\n"}
+        ok, detail, _ = self.boot([line, {"hang": True}], **serve)
+        self.assertTrue(ok, detail)
+        self.assertRegex(detail, r"serving used \d+% of a core")
+        # A guest that polls instead of halting: the fake burns the CPU.
+        ok, detail, _ = self.boot([line, {"spin": 5}], **serve)
+        self.assertFalse(ok)
+        self.assertRegex(detail, r"^serve cpu: QEMU used \d+% of a core while the node idled \(allowed 20%\)")
+        ok, detail, _ = self.boot([line, {"sleep": 0.2}, {"exit": 33}], **serve)
+        self.assertFalse(ok)
+        self.assertEqual(detail, "a serving node exited (exit code 33) during the 1s hold")
+
+    def test_ready_serves_scenario_holds_a_ready_boot(self):
+        spec = next(s for s in check.scenarios() if s["name"] == "ready-serves")
+        self.assertIn("tessera.mode=ready", spec["config"])
+        self.assertGreaterEqual(spec["serve_hold"], 3)
+        self.assertIsNone(spec["success_line"])
+        self.assertEqual(spec["max_serve_cpu"], check.MAX_IDLE_SERVE_CPU)
+
     CONTROL_KTAP = ("KTAP version 1\r\n1..1\r\n    KTAP version 1\r\n    # Subtest: selftest_harness\r\n"
                     "    1..3\r\n    ok 1 a\r\n    ok 2 b\r\n    not ok 3 injected_failure\r\n"
                     "not ok 1 selftest_harness\r\n")

@@ -278,6 +278,88 @@ class Fails(FakeQemuCase):
         self.assertFail(r, "exit code 1, expected 33")
 
 
+SERVE = "TESSERA: SERVING node=0"
+SERVE_RE = r"^TESSERA: SERVING node=\d+$"
+BOOT_NOISE = ["cpus: 2 online", "memory: 247 MiB usable"]
+
+
+class Serves(FakeQemuCase):
+    """--serve-line/--serve-hold: a boot that must never exit."""
+
+    def serve(self, steps, **kw):
+        kw.setdefault("expect", "none")
+        kw.setdefault("success_line", None)
+        kw.setdefault("serve_line", SERVE_RE)
+        kw.setdefault("serve_hold", 1.0)
+        return self.run_fake(steps, **kw)
+
+    def test_quiet_serving_node_passes_and_is_stopped_by_the_runner(self):
+        pidfile = self.dir / "sleeper.pid"
+        steps = [{"spawn_sleeper": str(pidfile)}, out(BOOT_NOISE), out([SERVE]),
+                 {"hang": True}]
+        start = time.monotonic()
+        # Silent for longer than the silence timeout after the line: fine.
+        r = self.serve(steps, serve_hold=1.5, silence_timeout=0.5)
+        elapsed = time.monotonic() - start
+        self.assertEqual(r.verdict, "PASS", r.reason)
+        self.assertGreaterEqual(elapsed, 1.5)
+        self.assertLess(elapsed, 6)
+        self.assertLess(r.exit_code, 0)  # the runner stopped it
+        self.assertIsNotNone(r.serve_cpu)
+        self.assertLess(r.serve_cpu, 0.2)  # the fake sleeps
+        self.assertRegex(r.summary(), r"^RUNNER tessera-bios: PASS serve_cpu=\d+% cases=0/0$")
+        self.assertProcessGone(int(pidfile.read_text()))
+
+    def test_serve_cpu_shows_a_busy_guest(self):
+        r = self.serve([out([SERVE]), {"spin": 5}, {"hang": True}])
+        self.assertEqual(r.verdict, "PASS", r.reason)
+        self.assertGreater(r.serve_cpu, 0.5)
+
+    def test_exit_during_the_hold_fails_whatever_the_code(self):
+        for code in (33, 0, 37):
+            with self.subTest(code=code):
+                r = self.serve([out(BOOT_NOISE), out([SERVE]), {"sleep": 0.3},
+                                {"exit": code}], serve_hold=2)
+                self.assertFail(r, f"a serving node exited (exit code {code}) "
+                                   f"during the 2s hold")
+                self.assertIsNone(r.serve_cpu)
+
+    def test_exit_before_the_serve_line_fails(self):
+        r = self.serve([out(BOOT_NOISE), {"exit": 33}])
+        self.assertFail(r, "serve line missing; QEMU exited before the serve "
+                           "line (exit code 33)")
+
+    def test_panic_after_the_serve_line_fails(self):
+        steps = [out([SERVE]), {"sleep": 0.3},
+                 out(["KERNEL PANIC: page fault at 0x0 on CPU 1"]), {"hang": True}]
+        start = time.monotonic()
+        r = self.serve(steps, serve_hold=10)
+        self.assertLess(time.monotonic() - start, 5)  # stopped early
+        self.assertFail(r, "fail line: KERNEL PANIC: page fault at 0x0 on CPU 1")
+
+    def test_serve_line_twice_fails(self):
+        r = self.serve([out([SERVE]), {"sleep": 0.2}, out([SERVE]), {"hang": True}])
+        self.assertFail(r, "serve line printed 2 times")
+
+    def test_silence_before_the_serve_line_fails(self):
+        steps = [out(BOOT_NOISE), {"ignore_term": True}, {"hang": True}]
+        start = time.monotonic()
+        r = self.serve(steps, silence_timeout=1, serve_hold=5)
+        self.assertLess(time.monotonic() - start, 6)
+        self.assertTrue(r.reason.startswith("silence: no output for 1s"), r.reason)
+
+    def test_total_timeout_before_the_serve_line_fails(self):
+        steps = [{"repeat": "booting\r\n", "every": 0.1}]
+        r = self.serve(steps, timeout=1, serve_hold=5)
+        self.assertTrue(r.reason.startswith("timeout"), r.reason)
+
+    def test_usage_errors(self):
+        with self.assertRaisesRegex(qemu_run.UsageError, "positive --serve-hold"):
+            self.serve([], serve_hold=0)
+        with self.assertRaisesRegex(qemu_run.UsageError, "needs --serve-line"):
+            self.serve([], serve_line=None)
+
+
 class Command(FakeQemuCase):
     def test_command_line(self):
         old = os.environ.get("TESSERA_ACCEL")
@@ -382,6 +464,16 @@ class Cli(FakeQemuCase):
         self.assertEqual(runner.returncode, 130)
         self.assertIn("FAIL (interrupted)", stdout)
         self.assertProcessGone(int(pidfile.read_text()))
+
+    def test_serve_mode_defaults_to_no_ktap_and_no_success_line(self):
+        p = self.cli([out([SERVE]), {"hang": True}], "--quiet", "--name", "s",
+                     "--serve-line", SERVE_RE, "--serve-hold", "0.5")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"^RUNNER s: PASS serve_cpu=\d+% cases=0/0\n$")
+        p = self.cli([out([SERVE]), {"exit": 33}], "--quiet", "--name", "s",
+                     "--serve-line", SERVE_RE, "--serve-hold", "2")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("a serving node exited (exit code 33)", p.stdout)
 
     def test_usage_errors_exit_2(self):
         p = subprocess.run([sys.executable, str(WRAPPER), "--iso",
