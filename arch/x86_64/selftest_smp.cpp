@@ -92,7 +92,7 @@ void pinned_thread_runs_on_its_cpu()
     size_t count = arch::cpu_count();
     KSKIP_IF(count < 2, one_cpu);
     Placement placements[arch::max_cpus] {};
-    Thread* threads[arch::max_cpus] {};
+    RefPtr<Thread> threads[arch::max_cpus];
     for (size_t i = 0; i < count; ++i) {
         placements[i].pinned = static_cast<uint32_t>(i);
         auto thread = Thread::try_create("pinned", check_placement, &placements[i], static_cast<int>(i));
@@ -104,7 +104,7 @@ void pinned_thread_runs_on_its_cpu()
         placements[i].id_known.store(true);
     }
     for (size_t i = 0; i < count; ++i) {
-        if (threads[i] == nullptr)
+        if (threads[i].is_null())
             continue;
         threads[i]->join();
         const Placement& placement = placements[i];
@@ -191,7 +191,7 @@ void set_flag(void* argument)
 void wake_across(uint32_t waiter_cpu, uint32_t waker_cpu)
 {
     Rendezvous rendezvous;
-    Thread* waiter = KMUST(Thread::try_create("waiter", wait_for_flag, &rendezvous, static_cast<int>(waiter_cpu)));
+    auto waiter = KMUST(Thread::try_create("waiter", wait_for_flag, &rendezvous, static_cast<int>(waiter_cpu)));
     auto waker = Thread::try_create("waker", set_flag, &rendezvous, static_cast<int>(waker_cpu));
     KEXPECT(!waker.is_error());
     if (waker.is_error())

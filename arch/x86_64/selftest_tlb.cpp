@@ -87,8 +87,8 @@ void unmap_on_cpu0_faults_on_cpu1()
     reader.virtual_address = scratch_base;
     KMUST(arch::map_page(reader.virtual_address, physical, { .writable = true }));
     Unmapper unmapper { &reader };
-    Thread* touch = KMUST(Thread::try_create("tlb-reader", read_spin_touch, &reader, 1));
-    Thread* unmap = KMUST(Thread::try_create("tlb-unmapper", unmap_when_cached, &unmapper, 0));
+    auto touch = KMUST(Thread::try_create("tlb-reader", read_spin_touch, &reader, 1));
+    auto unmap = KMUST(Thread::try_create("tlb-unmapper", unmap_when_cached, &unmapper, 0));
     unmap->join();
     touch->join();
     KEXPECT(!reader.timed_out);
@@ -139,10 +139,10 @@ void concurrent_shootdowns_finish()
     uint64_t start = uptime_ns();
     Churn churns[2] = { { 0, scratch_base + page_size, KMUST(allocate_physical_page()) },
         { 1, scratch_base + 2 * page_size, KMUST(allocate_physical_page()) } };
-    Thread* threads[2];
+    RefPtr<Thread> threads[2];
     for (size_t i = 0; i < 2; ++i)
         threads[i] = KMUST(Thread::try_create("tlb-churn", map_touch_unmap, &churns[i], static_cast<int>(i)));
-    for (auto* thread : threads)
+    for (auto& thread : threads)
         thread->join();
     for (auto& churn : churns) {
         KEXPECT_EQ(churn.errors, 0u);

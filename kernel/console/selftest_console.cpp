@@ -96,7 +96,7 @@ void concurrent_lines_stay_whole()
     s_seen.broken.store(0);
     s_seen.out_of_order.store(0);
     s_seen.active.store(true);
-    Thread* threads[arch::max_cpus] {};
+    RefPtr<Thread> threads[arch::max_cpus];
     for (size_t i = 0; i < cpus; ++i)
         threads[i] = KMUST(Thread::try_create("console-mix", print_lines, nullptr, static_cast<int>(i)));
     for (size_t i = 0; i < cpus; ++i)

@@ -90,11 +90,11 @@ void guard_pair_opposite_orders_do_not_deadlock()
     uint64_t shared = 0;
     size_t cpus = arch::cpu_count();
     PairRun runs[2] = { { &a, &b, &shared, 0 }, { &b, &a, &shared, static_cast<uint32_t>(cpus - 1) } };
-    Thread* threads[2] {};
+    RefPtr<Thread> threads[2];
     for (size_t i = 0; i < 2; ++i)
         threads[i]
             = KMUST(Thread::try_create("pair", lock_pair_many_times, &runs[i], static_cast<int>(runs[i].pinned_cpu)));
-    for (Thread* thread : threads)
+    for (auto& thread : threads)
         thread->join();
     KEXPECT_EQ(shared, 2ull * PairRun::rounds);
     KEXPECT_EQ(runs[0].ran_on, runs[0].pinned_cpu);
@@ -135,7 +135,7 @@ void mutex_owner_seen_from_another_thread()
     Mutex mutex;
     OwnerProbe probe { &mutex };
     MutexGuard guard(mutex);
-    Thread* thread = KMUST(Thread::try_create(
+    auto thread = KMUST(Thread::try_create(
         "owner-probe",
         [](void* argument) {
             auto& probe = *static_cast<OwnerProbe*>(argument);

@@ -126,7 +126,7 @@ void spinlock_protected_counter_across_cpus()
     size_t thread_count = cpus * 2 < 4 ? 4 : (cpus * 2 > max_threads ? max_threads : cpus * 2);
     SpinlockProtected<Counter, LockRank::Selftest> counter;
     CounterRun runs[max_threads] {};
-    Thread* threads[max_threads] {};
+    RefPtr<Thread> threads[max_threads];
     size_t created = 0;
     for (size_t i = 0; i < thread_count; ++i) {
         runs[i] = { &counter, static_cast<uint32_t>(i % cpus), 0 };
@@ -181,7 +181,7 @@ void mutex_protected_exclusion_while_sleeping()
     constexpr size_t count = 4;
     MutexProtected<Room> room;
     Visitor visitors[count] {};
-    Thread* threads[count] {};
+    RefPtr<Thread> threads[count];
     size_t created = 0;
     for (size_t i = 0; i < count; ++i) {
         visitors[i].room = &room;
@@ -223,7 +223,7 @@ void mutex_guard_blocks_until_release()
     Contender contender;
     contender.mutex = &mutex;
     KEXPECT(!mutex.is_locked_by_current_thread());
-    Thread* thread = nullptr;
+    RefPtr<Thread> thread;
     uint64_t released_ns = 0;
     {
         MutexGuard guard(mutex);

@@ -38,7 +38,7 @@ void panic_beats_a_concurrent_exit()
         return;
     }
     // Pinned, so the spinning exit never starves the panicking thread.
-    Thread* exiting = KMUST(Thread::try_create("race-exit", exit_once_the_panic_began, nullptr, 0));
+    auto exiting = KMUST(Thread::try_create("race-exit", exit_once_the_panic_began, nullptr, 0));
     (void)KMUST(Thread::try_create("race-panic", panic_on_this_cpu, nullptr, 1));
     exiting->join(); // never returns: the run ends
 }

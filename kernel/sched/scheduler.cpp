@@ -21,10 +21,45 @@ constexpr uint64_t time_slice_ticks = 2;
 
 struct RunQueue {
     IntrusiveList<Thread, &Thread::m_run_node> threads;
+    // Exited threads whose scheduler reference the reaper has yet to drop.
+    IntrusiveList<Thread, &Thread::m_run_node> dead;
     uint64_t context_switches { 0 };
 };
 
 SpinlockProtected<RunQueue, LockRank::Scheduler> s_run_queue;
+
+// Drops the scheduler's reference of every exited thread, once its CPU has
+// switched away from its stack. It runs on the system work queue, not in
+// schedule(): the last reference frees the stack and the Thread, which
+// takes the stack-slot and heap locks, ranked below the scheduler lock, and
+// schedule() runs with interrupts off, maybe at the end of an interrupt.
+void reap_dead_threads(void*)
+{
+    for (;;) {
+        bool some_still_on_cpu = false;
+        Thread* reaped = s_run_queue.with([&](RunQueue& queue) -> Thread* {
+            for (Thread* thread = queue.dead.first(); thread != nullptr; thread = queue.dead.next_of(*thread)) {
+                if (!thread->m_on_cpu.load(kstd::memory_order_acquire)) {
+                    queue.dead.remove(*thread);
+                    return thread;
+                }
+            }
+            some_still_on_cpu = !queue.dead.is_empty();
+            return nullptr;
+        });
+        if (reaped != nullptr) {
+            reaped->unref(); // the scheduler's reference (try_create took it)
+            continue;
+        }
+        if (!some_still_on_cpu)
+            return;
+        // Its CPU is inside schedule() with interrupts off, between marking
+        // it Dead and the context switch: a bounded wait.
+        arch::relax();
+    }
+}
+
+WorkItem s_reap_work(reap_dead_threads, nullptr);
 
 // The first runnable thread this CPU may run, taken off the queue. A thread
 // still on another CPU (woken before it finished switching away) is left
@@ -116,7 +151,16 @@ void Scheduler::exit_current()
 {
     arch::disable_interrupts();
     Thread& self = current_thread();
-    s_run_queue.with([&](RunQueue&) { self.m_state = Thread::State::Dead; });
+    s_run_queue.with([&](RunQueue& queue) {
+        self.m_state = Thread::State::Dead;
+        queue.dead.append(self);
+    });
+    // Queued after the append, so the reaper sees this thread: if it is
+    // running now, queue() has it run again. With interrupts off, a reaper
+    // on this CPU runs only after the switch away; on another CPU it waits
+    // for m_on_cpu to clear. We run on our own stack until then, and our
+    // Thread stays alive through the scheduler's reference.
+    WorkQueue::system().queue(s_reap_work);
     schedule();
     panic("dead thread %s was scheduled", self.name());
 }
@@ -186,7 +230,8 @@ ErrorOr<Thread*> Scheduler::create_idle_thread(uint32_t cpu_index)
         kernel_stack_free(stack);
         return idle.release_error();
     }
-    Thread* thread = idle.release_value();
+    // Idle threads never exit: the reference is never dropped.
+    Thread* thread = &idle.release_value().leak_ref();
     thread->m_pinned_cpu = static_cast<int>(cpu_index);
     return thread;
 }
@@ -194,15 +239,17 @@ ErrorOr<Thread*> Scheduler::create_idle_thread(uint32_t cpu_index)
 void Scheduler::initialize_on_boot_cpu(KernelStack boot_stack)
 {
     CpuLocal& cpu = arch::this_cpu_local();
-    Thread* boot = MUST(Thread::adopt_current("boot", boot_stack, false));
+    // The boot and idle threads never exit: their references are never dropped.
+    Thread* boot = &MUST(Thread::adopt_current("boot", boot_stack, false)).leak_ref();
     boot->m_state = Thread::State::Running;
     boot->m_on_cpu.store(true);
     cpu.current_thread = boot;
 
     // The BSP's idle thread starts in idle_loop the first time the boot
     // thread blocks or is preempted with nothing else to run.
-    Thread* idle = MUST(Thread::try_create(
-        "idle", [](void*) { idle_loop(); }, nullptr, 0));
+    Thread* idle = &MUST(Thread::try_create(
+                             "idle", [](void*) { idle_loop(); }, nullptr, 0))
+                        .leak_ref();
     // try_create queued it; the idle thread must never sit in the run queue.
     s_run_queue.with([&](RunQueue& queue) {
         queue.threads.remove(*idle);

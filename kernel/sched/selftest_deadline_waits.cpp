@@ -55,7 +55,7 @@ void wake_before_the_deadline_succeeds()
     Signal signal;
     signal.delay_ns = 20 * ns_per_ms;
     uint64_t start = uptime_ns();
-    Thread* waker = KMUST(Thread::try_create(
+    auto waker = KMUST(Thread::try_create(
         "waker",
         [](void* argument) {
             auto& signal = *static_cast<Signal*>(argument);
@@ -185,8 +185,8 @@ void race_racer(void* argument)
 void wake_racing_timeout_stress()
 {
     Race race;
-    Thread* backstop = KMUST(Thread::try_create("backstop", race_backstop, &race));
-    Thread* racer = KMUST(Thread::try_create("racer", race_racer, &race));
+    auto backstop = KMUST(Thread::try_create("backstop", race_backstop, &race));
+    auto racer = KMUST(Thread::try_create("racer", race_racer, &race));
     bool lost = false;
     for (uint32_t round = 1; round <= race_rounds && !lost; ++round) {
         // Deadlines fall on and around the tick the producer wakes at.
@@ -250,7 +250,7 @@ void mutex_try_acquire_for_times_out_while_held()
 {
     Mutex mutex;
     Holder holder { &mutex, {}, {} };
-    Thread* thread = KMUST(Thread::try_create("holder", hold_until_released, &holder));
+    auto thread = KMUST(Thread::try_create("holder", hold_until_released, &holder));
     KEXPECT(wait_holding(holder));
     uint64_t start = uptime_ns();
     {
@@ -282,7 +282,7 @@ void mutex_released_in_time_is_taken()
     Mutex mutex;
     Holder holder { &mutex, {}, {} };
     holder.release.delay_ns = 20 * ns_per_ms;
-    Thread* thread = KMUST(Thread::try_create("holder", hold_until_released, &holder));
+    auto thread = KMUST(Thread::try_create("holder", hold_until_released, &holder));
     KEXPECT(wait_holding(holder));
     {
         auto guard = MutexGuard::try_acquire_for(mutex, give_up_ns);

@@ -35,13 +35,14 @@ public:
     {
         m_deadline = uptime_ns() + give_up_ns;
         auto thread = Thread::try_create("watchdog", run, this);
-        m_thread = thread.is_error() ? nullptr : thread.value();
-        return m_thread != nullptr;
+        if (!thread.is_error())
+            m_thread = thread.value();
+        return !m_thread.is_null();
     }
     void stop()
     {
         m_stop.store(true, kstd::memory_order_release);
-        if (m_thread != nullptr)
+        if (!m_thread.is_null())
             m_thread->join();
         m_thread = nullptr;
     }
@@ -63,7 +64,7 @@ private:
     bool& m_aborted;
     kstd::atomic<bool> m_stop { false };
     uint64_t m_deadline { 0 };
-    Thread* m_thread { nullptr };
+    RefPtr<Thread> m_thread;
 };
 
 struct ArgumentRecord {
@@ -85,14 +86,15 @@ void create_and_join_with_arguments()
 {
     constexpr size_t count = 3;
     ArgumentRecord records[count] = { { 3, 0, 0, false }, { -7, 0, 0, false }, { 100, 0, 0, false } };
-    Thread* threads[count] {};
+    RefPtr<Thread> threads[count];
     for (size_t i = 0; i < count; ++i) {
         auto thread = Thread::try_create("sched-argument", square_plus_one, &records[i]);
         KEXPECT(!thread.is_error());
-        threads[i] = thread.is_error() ? nullptr : thread.value();
+        if (!thread.is_error())
+            threads[i] = thread.value();
     }
-    for (Thread* thread : threads) {
-        if (thread != nullptr)
+    for (auto& thread : threads) {
+        if (thread)
             thread->join();
     }
     KEXPECT_EQ(records[0].output, 10);
@@ -133,7 +135,7 @@ void many_threads_all_run()
     constexpr uint32_t count = 16;
     Crowd crowd;
     CrowdMember members[count] {};
-    Thread* threads[count] {};
+    RefPtr<Thread> threads[count];
     uint32_t created = 0;
     for (uint32_t i = 0; i < count; ++i) {
         members[i] = { &crowd, i };
@@ -182,7 +184,7 @@ void preemption_without_yield()
 {
     PreemptionState state;
     state.cpu = static_cast<int>(arch::cpu_count() - 1);
-    Thread* spinner = KMUST(Thread::try_create("spinner", spin_until_progress, &state, state.cpu));
+    auto spinner = KMUST(Thread::try_create("spinner", spin_until_progress, &state, state.cpu));
     uint64_t deadline = uptime_ns() + give_up_ns;
     while (!state.spinning.load() && uptime_ns() < deadline)
         sleep_ms(1);
@@ -238,7 +240,7 @@ void yield_hands_over_the_cpu()
     int cpu = static_cast<int>(arch::cpu_count() - 1);
     Player players[2] = { { &game, 0 }, { &game, 1 } };
     uint64_t start = uptime_ns();
-    Thread* first = KMUST(Thread::try_create("ping", play, &players[0], cpu));
+    auto first = KMUST(Thread::try_create("ping", play, &players[0], cpu));
     auto second = Thread::try_create("pong", play, &players[1], cpu);
     if (second.is_error())
         game.deadline = 0; // make the first give up
@@ -332,10 +334,10 @@ void context_switch_count_increases()
 {
     constexpr size_t thread_count = 4;
     uint64_t before = Scheduler::context_switches();
-    Thread* threads[thread_count] {};
+    RefPtr<Thread> threads[thread_count];
     for (auto& thread : threads)
         thread = KMUST(Thread::try_create("short-lived", exit_at_once, nullptr));
-    for (Thread* thread : threads)
+    for (auto& thread : threads)
         thread->join();
     KEXPECT(Scheduler::context_switches() >= before + thread_count);
 }
@@ -352,7 +354,7 @@ void exit_and_wakeup_race_stress()
     constexpr size_t burst = 16;
     kstd::atomic<size_t> finished { 0 };
     for (size_t round = 0; round < rounds; ++round) {
-        Thread* threads[burst] {};
+        RefPtr<Thread> threads[burst];
         for (size_t i = 0; i < burst; ++i) {
             threads[i] = KMUST(Thread::try_create(
                 "racer",
@@ -367,7 +369,7 @@ void exit_and_wakeup_race_stress()
                 },
                 &finished));
         }
-        for (Thread* thread : threads)
+        for (auto& thread : threads)
             thread->join();
     }
     KEXPECT_EQ(finished.load(), rounds * burst);

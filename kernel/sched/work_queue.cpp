@@ -36,7 +36,7 @@ WorkQueue::~WorkQueue()
 {
     m_changed.change_and_wake_all([&] { m_stopping = true; });
     for (size_t i = 0; i < max_workers; ++i) {
-        if (m_workers[i].thread != nullptr)
+        if (m_workers[i].thread)
             m_workers[i].thread->join();
     }
     VERIFY(m_pending.is_empty());
@@ -78,7 +78,7 @@ bool WorkQueue::cancel_sync(WorkItem& item)
             was_queued = true;
         }
         for (size_t i = 0; i < m_worker_count; ++i) {
-            if (m_workers[i].running == &item && m_workers[i].thread == &current_thread())
+            if (m_workers[i].running == &item && m_workers[i].thread.ptr() == &current_thread())
                 from_itself = true;
         }
         return from_itself || !is_running(item);
@@ -127,7 +127,7 @@ bool WorkQueue::is_idle() const
 bool WorkQueue::is_own_worker(const Thread& thread) const
 {
     for (const Worker& worker : m_workers) {
-        if (worker.thread == &thread)
+        if (worker.thread.ptr() == &thread)
             return true;
     }
     return false;

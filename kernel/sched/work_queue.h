@@ -45,7 +45,7 @@ public:
 private:
     struct Worker {
         WorkQueue* queue { nullptr };
-        Thread* thread { nullptr };
+        RefPtr<Thread> thread; // dropped with the queue, after the join
         WorkItem* running { nullptr }; // compared, never dereferenced after it ran
     };
 

@@ -16,11 +16,13 @@ public:
     SelftestThreadEntry entry { nullptr };
     void* argument { nullptr };
     // Stored by the starting thread once the thread exists, which may be
-    // after the helper has already finished.
+    // after the helper has already finished. Holds one counted reference
+    // (leaked into the pointer), dropped by whoever joins.
     kstd::atomic<Thread*> thread { nullptr };
     // Set by the helper itself when entry returns.
     kstd::atomic<bool> finished { false };
-    // Set once join() reclaimed the thread (by the case or the runner).
+    // Set once join() returned and the reference was dropped (by the case
+    // or the runner).
     kstd::atomic<bool> joined { false };
 };
 

@@ -24,6 +24,13 @@ bool all_finished(SelftestCaseContext& context)
     return true;
 }
 
+// Joins a helper and drops the reference selftest_start_thread() leaked.
+void join_and_drop(Thread& thread)
+{
+    thread.join();
+    thread.unref();
+}
+
 } // namespace
 
 ErrorOr<SelftestThread*> selftest_start_thread(
@@ -44,14 +51,14 @@ ErrorOr<SelftestThread*> selftest_start_thread(
         helper->finished.store(true, kstd::memory_order_release);
         return thread.release_error();
     }
-    helper->thread.store(thread.value(), kstd::memory_order_release);
+    helper->thread.store(&thread.release_value().leak_ref(), kstd::memory_order_release);
     return helper;
 }
 
 void selftest_join_thread(SelftestThread* helper)
 {
     VERIFY(!helper->joined.load(kstd::memory_order_acquire));
-    helper->thread.load(kstd::memory_order_acquire)->join();
+    join_and_drop(*helper->thread.load(kstd::memory_order_acquire));
     helper->joined.store(true, kstd::memory_order_release);
 }
 
@@ -72,7 +79,7 @@ uint32_t selftest_reap_threads(SelftestCaseContext& context, uint64_t grace_ms)
             ++running;
             continue;
         }
-        thread->join();
+        join_and_drop(*thread);
         helper.joined.store(true, kstd::memory_order_release);
     }
     return running;

@@ -28,7 +28,8 @@ ErrorOr<void> panic_race_arm()
 {
     if (arch::cpu_count() < 2)
         return Error(Errno::NODEV, "panic-race needs a second CPU");
-    // A plain thread, never joined: it must outlive its case.
+    // A detached thread (its reference is dropped here), never joined: it
+    // must outlive its case.
     TRY(Thread::try_create("panic-race", panic_when_told, nullptr, 1));
     s_armed.store(true);
     return {};

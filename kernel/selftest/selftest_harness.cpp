@@ -194,7 +194,7 @@ void injected_misbehaviour(FaultInjection inject)
         KMUST(selftest_start_thread("late-helper", fail_after_case_returned, nullptr));
         return;
     case FaultInjection::FailLateThread:
-        // A plain thread, which the runner does not wait for.
+        // A plain, detached thread, which the runner does not wait for.
         KMUST(Thread::try_create("late-plain", fail_after_case_returned, nullptr));
         return;
     case FaultInjection::StuckThread: {

@@ -142,25 +142,26 @@ void concurrent_sleepers_wake_in_order()
 {
     constexpr size_t count = 4;
     Sleeper sleepers[count] {};
-    Thread* threads[count] {};
+    RefPtr<Thread> threads[count];
     for (size_t i = 0; i < count; ++i)
         sleepers[i].duration_ns = (140 - 40 * i) * ns_per_ms;
     for (size_t i = 0; i < count; ++i) {
         auto thread = Thread::try_create("sleeper", sleep_and_record, &sleepers[i]);
         KEXPECT(!thread.is_error());
-        threads[i] = thread.is_error() ? nullptr : thread.value();
+        if (!thread.is_error())
+            threads[i] = thread.value();
     }
-    for (Thread* thread : threads) {
-        if (thread != nullptr)
+    for (auto& thread : threads) {
+        if (thread)
             thread->join();
     }
     for (size_t i = 0; i < count; ++i) {
-        if (threads[i] == nullptr)
+        if (threads[i].is_null())
             continue;
         uint64_t slept = sleepers[i].woke_ns - sleepers[i].started_ns;
         KEXPECT(slept >= sleepers[i].duration_ns);
         KEXPECT(slept < sleepers[i].duration_ns + slow_bound_ns);
-        if (i > 0 && threads[i - 1] != nullptr)
+        if (i > 0 && !threads[i - 1].is_null())
             KEXPECT(sleepers[i].woke_ns < sleepers[i - 1].woke_ns);
     }
 }

@@ -227,7 +227,7 @@ void check_armed_from(int cpu)
 {
     ArmFromCpu run;
     run.cpu = cpu;
-    Thread* thread = KMUST(Thread::try_create("timer-armer", arm_on_pinned_cpu, &run, cpu));
+    auto thread = KMUST(Thread::try_create("timer-armer", arm_on_pinned_cpu, &run, cpu));
     thread->join();
     KEXPECT_EQ(run.armed_on, static_cast<uint32_t>(cpu));
     KEXPECT(run.all_fired);
@@ -258,7 +258,7 @@ void cancel_from_another_cpu()
     Timer timer(record_firing, &firing);
     CrossCancel cross { &timer };
     int last = static_cast<int>(arch::cpu_count() - 1);
-    Thread* armer = KMUST(Thread::try_create(
+    auto armer = KMUST(Thread::try_create(
         "timer-armer",
         [](void* argument) {
             auto& cross = *static_cast<CrossCancel*>(argument);
