@@ -9,6 +9,7 @@
 #include <kernel/sched/scheduler.h>
 #include <kernel/sched/sleep_queue.h>
 #include <kernel/sched/work_queue.h>
+#include <kernel/time/clock.h>
 #include <kernel/time/timer.h>
 
 namespace tessera {
@@ -60,6 +61,8 @@ void reap_dead_threads(void*)
 }
 
 WorkItem s_reap_work(reap_dead_threads, nullptr);
+
+constinit kstd::atomic<uint64_t> s_exit_delay_ns { 0 };
 
 // The first runnable thread this CPU may run, taken off the queue. A thread
 // still on another CPU (woken before it finished switching away) is left
@@ -161,9 +164,16 @@ void Scheduler::exit_current()
     // for m_on_cpu to clear. We run on our own stack until then, and our
     // Thread stays alive through the scheduler's reference.
     WorkQueue::system().queue(s_reap_work);
+    if (uint64_t delay = s_exit_delay_ns.load(kstd::memory_order_relaxed); delay != 0) {
+        uint64_t until = uptime_ns() + delay;
+        while (uptime_ns() < until)
+            arch::relax();
+    }
     schedule();
     panic("dead thread %s was scheduled", self.name());
 }
+
+void Scheduler::set_exit_delay_for_test(uint64_t ns) { s_exit_delay_ns.store(ns, kstd::memory_order_relaxed); }
 
 void Scheduler::wake(Thread& thread)
 {

@@ -11,6 +11,7 @@
 #include <arch/per_cpu.h>
 #include <kernel/lib/string_view.h>
 #include <kernel/memory/kernel_heap.h>
+#include <kernel/sched/scheduler.h>
 #include <kernel/sched/thread.h>
 #include <kernel/sched/work_queue.h>
 #include <kernel/selftest/selftest.h>
@@ -134,6 +135,41 @@ void detached_thread_is_reclaimed()
     KEXPECT_EQ(kernel_heap_bytes_in_use(), heap);
 }
 
+// The scheduler's reference outlives the exiting thread's time on its CPU:
+// with the exit stretched (interrupts off, after the hand-off to the
+// reaper), the reaper on the other CPU must wait for the switch away.
+void reaper_waits_for_the_switch_away()
+{
+    KSKIP_IF(arch::cpu_count() < 2, "only one CPU online");
+    settle();
+    Scheduler::set_exit_delay_for_test(30 * 1000000);
+    RefPtr<Thread> thread = KMUST(
+        Thread::try_create("lifetime-slow-exit", exit_at_once, nullptr, arch::current_cpu_index() == 0 ? 1 : 0));
+    bool dropped_while_on_cpu = false;
+    bool saw_exit_in_progress = false;
+    uint64_t deadline = uptime_ns() + 2 * ns_per_second;
+    while (uptime_ns() < deadline) {
+        // Order: on_cpu first, so a reference seen gone afterwards was
+        // dropped while the thread was still on its CPU.
+        bool dead = thread->state() == Thread::State::Dead;
+        bool on_cpu = thread->m_on_cpu.load(kstd::memory_order_acquire);
+        uint32_t references = thread->ref_count();
+        if (dead && on_cpu) {
+            saw_exit_in_progress = true;
+            if (references < 2)
+                dropped_while_on_cpu = true;
+        }
+        if (dead && !on_cpu)
+            break;
+        sleep_ms(1); // lets the reaper run on this CPU
+    }
+    Scheduler::set_exit_delay_for_test(0);
+    thread->join();
+    KEXPECT(saw_exit_in_progress);
+    KEXPECT(!dropped_while_on_cpu);
+    thread.clear();
+}
+
 struct Creator {
     int cpu { Thread::any_cpu };
     kstd::atomic<size_t> failures { 0 };
@@ -183,6 +219,7 @@ void threads_dropped_from_two_cpus()
 
 SELFTEST_SUITE(sched_thread_lifetime, CONFIG_THREAD_LIFETIME_SELFTEST, SELFTEST_CASE(reference_after_join_keeps_thread),
     SELFTEST_CASE(running_thread_has_scheduler_reference), SELFTEST_CASE(joined_threads_are_freed),
-    SELFTEST_CASE(detached_thread_is_reclaimed), SELFTEST_CASE(threads_dropped_from_two_cpus));
+    SELFTEST_CASE(detached_thread_is_reclaimed), SELFTEST_CASE(reaper_waits_for_the_switch_away),
+    SELFTEST_CASE(threads_dropped_from_two_cpus));
 
 } // namespace tessera
