@@ -390,7 +390,8 @@ def scenarios():
                  expect_lines=[r"^    # 1 CPUs online$",
                                r"^    ok \d+ pinned_thread_runs_on_its_cpu # SKIP only one CPU online$",
                                r"^    ok \d+ cross_cpu_wakeup # SKIP only one CPU online$"],
-                 expect_skips=["arch_smp.pinned_thread_runs_on_its_cpu", "arch_smp.cross_cpu_wakeup"],
+                 expect_skips=["arch_smp.pinned_thread_runs_on_its_cpu", "arch_smp.cross_cpu_wakeup",
+                               "sched_thread_lifetime.reaper_waits_for_the_switch_away"],
                  extra=pci_devices),
     ]
     out += harness_controls()

@@ -47,6 +47,9 @@ public:
     }
     ~NonnullRefPtr()
     {
+        // The analyzer models the error return inside TRY()/KMUST() in
+        // `auto thread = TRY(...)` as destroying the pointer not yet built.
+        // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
         if (m_pointer != nullptr)
             kstd::exchange(m_pointer, nullptr)->unref();
     }

@@ -84,7 +84,10 @@ ErrorOr<NonnullRefPtr<Thread>> Thread::try_create(const char* name, Entry entry,
 
 ErrorOr<NonnullRefPtr<Thread>> Thread::adopt_current(const char* name, KernelStack stack, bool owns_stack)
 {
-    NonnullRefPtr<Thread> thread = TRY(adopt_ref_if_nonnull(new (kstd::nothrow) Thread));
+    auto created = adopt_ref_if_nonnull(new (kstd::nothrow) Thread);
+    if (created.is_error())
+        return created.release_error();
+    NonnullRefPtr<Thread> thread = created.release_value();
     copy_name(thread->m_name, name);
     thread->m_id = s_next_id.fetch_add(1);
     thread->m_stack = stack;
