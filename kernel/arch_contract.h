@@ -1,8 +1,9 @@
 #pragma once
 // What generic kernel code needs from an architecture, checked at compile
-// time (STYLE.md item 4). Each arch provides <arch/cpu.h>, <arch/per_cpu.h>,
-// <arch/context.h>, <arch/paging.h> and <arch/smp.h>; a missing or changed function fails here, with the
-// name of the broken requirement, instead of at some distant call site.
+// time (arch/README.md). Each arch provides <arch/cpu.h>, <arch/per_cpu.h>,
+// <arch/context.h>, <arch/paging.h> and <arch/smp.h>; a missing or changed
+// function fails here, with the name of the broken requirement, instead of
+// at some distant call site.
 
 #include <arch/context.h>
 #include <arch/cpu.h>

@@ -1,6 +1,6 @@
 #pragma once
 // QEMU's firmware configuration device through its x86 I/O ports: how a node
-// reads `opt/tessera/config` (DESIGN.md section 3). [qemu]: docs/specs/
+// reads `opt/tessera/config` (docs/boot-and-configuration.md). [qemu]: docs/specs/
 // fw_cfg.rst. Boot-time only: the device has one global selector, so two
 // concurrent readers would corrupt each other's data.
 

@@ -16,8 +16,7 @@ firmware, each the median of --runs boots:
   boot_ready_tsc_<fw>   guest TSC at ready / tsc_hz, in ms
   boot_ready_wall_<fw>  host time from QEMU start to the READY line, in ms
 
-printed as `BENCH <name> tessera=<v>ms linux=<v>ms ratio=<t/l>` (DESIGN.md
-section 9) and written to build/bench/boot.json. Progress goes to stderr.
+printed as `BENCH <name> tessera=<v>ms linux=<v>ms ratio=<t/l>` (tools/bench/README.md) and written to build/bench/boot.json. Progress goes to stderr.
 
 The Linux ISO (build/bench/linux.iso) is built from the newest
 /boot/vmlinuz-* (package linux-image-amd64) and an initramfs written here

@@ -1,6 +1,6 @@
 """Boots an ISO in QEMU and decides, from the serial output and QEMU's exit
 status, whether the run passed. It cannot hang and it does not report a
-false pass (STYLE.md item 12, DESIGN.md section 8).
+false pass (docs/testing.md).
 
 A run passes only if all of these hold:
   (a) with expect="ktap": the KTAP document on serial has a complete,

@@ -1,5 +1,5 @@
 #pragma once
-// A node's run-time identity and boot settings (DESIGN.md section 3). One ISO
+// A node's run-time identity and boot settings (docs/boot-and-configuration.md). One ISO
 // serves every node of a cluster: the kernel applies the multiboot2 command
 // line first and the fw_cfg file `opt/tessera/config` second, and a malformed
 // setting stops the boot with a diagnostic naming the key.
