@@ -2,7 +2,8 @@
 # make tidy: clang-tidy over the kernel's C++ sources, with the flags the
 # build uses: they come from build/compile_commands.json (`make
 # compile_commands`, written from the Makefile's KERNEL_CXXFLAGS), never a
-# copy here. Exits non-zero if clang-tidy reports anything.
+# copy here. One clang-tidy per CPU. Exits non-zero if clang-tidy reports
+# anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --no-print-directory -s compile_commands >/dev/null
@@ -15,13 +16,19 @@ if [ ${#files[@]} -eq 0 ]; then
     echo "tidy: build/compile_commands.json lists no C++ source"
     exit 1
 fi
-status=0
-for file in "${files[@]}"; do
-    if ! out=$(clang-tidy --quiet -p build "$file" 2>/dev/null); then status=1; fi
-    if grep -q "warning:\|error:" <<<"$out"; then
-        echo "$out"
-        status=1
+# Each worker prints what clang-tidy said about a file only if it found
+# something, and exits 1 then; xargs exits non-zero if any worker did.
+tidy_one() {
+    local out status=0
+    out=$(clang-tidy --quiet -p build "$1" 2>/dev/null) || status=1
+    if [ $status -ne 0 ] || grep -q "warning:\|error:" <<<"$out"; then
+        printf '%s\n' "$out"
+        return 1
     fi
-done
-[ $status -eq 0 ] && echo "tidy: ${#files[@]} files clean"
-exit $status
+}
+export -f tidy_one
+if printf '%s\0' "${files[@]}" | xargs -0 -n1 -P"$(nproc)" bash -c 'tidy_one "$1"' _; then
+    echo "tidy: ${#files[@]} files clean"
+else
+    exit 1
+fi

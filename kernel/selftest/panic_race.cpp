@@ -30,7 +30,7 @@ ErrorOr<void> panic_race_arm()
         return Error(Errno::NODEV, "panic-race needs a second CPU");
     // A detached thread (its reference is dropped here), never joined: it
     // must outlive its case.
-    TRY(Thread::try_create("panic-race", panic_when_told, nullptr, 1));
+    (void)TRY(Thread::try_create("panic-race", panic_when_told, nullptr, 1));
     s_armed.store(true);
     return {};
 }

@@ -195,7 +195,7 @@ void injected_misbehaviour(FaultInjection inject)
         return;
     case FaultInjection::FailLateThread:
         // A plain, detached thread, which the runner does not wait for.
-        KMUST(Thread::try_create("late-plain", fail_after_case_returned, nullptr));
+        (void)KMUST(Thread::try_create("late-plain", fail_after_case_returned, nullptr));
         return;
     case FaultInjection::StuckThread: {
         auto never_return = [](void*) {
