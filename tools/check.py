@@ -391,7 +391,8 @@ def scenarios():
                                r"^    ok \d+ pinned_thread_runs_on_its_cpu # SKIP only one CPU online$",
                                r"^    ok \d+ cross_cpu_wakeup # SKIP only one CPU online$"],
                  expect_skips=["arch_smp.pinned_thread_runs_on_its_cpu", "arch_smp.cross_cpu_wakeup",
-                               "sched_thread_lifetime.reaper_waits_for_the_switch_away"],
+                               "sched_thread_lifetime.reaper_waits_for_the_switch_away",
+                               "irq_core.free_waits_for_a_running_handler"],
                  extra=pci_devices),
     ]
     out += harness_controls()

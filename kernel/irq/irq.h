@@ -25,7 +25,9 @@ ErrorOr<void> irq_register_fixed(uint8_t vector, const char* name, IrqHandler ha
 // A free vector from the device range with `handler` on it (for MSI: compose
 // the message from the result). ENOSPC when every device vector is taken.
 ErrorOr<IrqTarget> irq_allocate(const char* name, IrqHandler handler, void* context);
-// Gives the vector back; the device must no longer raise it.
+// Gives the vector back; the device must no longer raise it. Returns once
+// no CPU runs the handler any more, so the caller may free the context
+// then; hence not from the vector's own handler (that panics after 5 s).
 void irq_free(uint8_t vector);
 
 // Legacy ISA IRQ `isa_irq` (after the firmware's overrides) through the
