@@ -365,7 +365,7 @@ def scenarios():
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fault",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
                  expect_failure=r"^fail line: EXCEPTION: general protection fault \(vector 13, .*"
-                                r"injected_failure\(\)"),
+                                r"injected_misbehaviour\(tessera::FaultInjection\)\+"),
         scenario("control-stack-overflow", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=overflow",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
@@ -438,11 +438,20 @@ def harness_controls():
     ]
     # control-panic-race (above) is the platform_ending suite's own race; the
     # harness's panic-race releases the panic between the success line and the exit.
-    return [scenario(f"control-{mode}" if mode != "panic-race" else "control-panic-race-after-success-line",
-                     "bios", 2, "128M",
-                     f"tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject={mode}",
-                     success_line=r"^TESSERA: SELFTESTS PASSED$", expect_lines=lines, expect_failure=reason)
-            for mode, lines, reason in controls]
+    out = [scenario(f"control-{mode}" if mode != "panic-race" else "control-panic-race-after-success-line",
+                    "bios", 2, "128M",
+                    f"tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject={mode}",
+                    success_line=r"^TESSERA: SELFTESTS PASSED$", expect_lines=lines, expect_failure=reason)
+           for mode, lines, reason in controls]
+    # One CPU, so that the timer interrupts the case's own thread while it holds
+    # a capture: the callback's failure must fail the case, not be captured
+    # (before kernel/selftest/failure_routing.cpp asked irq_in_handler(), it passed).
+    out.append(scenario("control-fail-irq-in-capture", "bios", 1, "128M",
+                        "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fail-irq-in-capture",
+                        success_line=r"^TESSERA: SELFTESTS PASSED$",
+                        expect_lines=[diagnostic + r'expected !"a timer callback fails inside the case\'s capture"$'],
+                        expect_failure=injected))
+    return out
 
 
 # --- what the selftest sources promise ---------------------------------------

@@ -147,11 +147,21 @@ void irq_dispatch(uint8_t vector)
         return;
     }
     slot.count.fetch_add(1, kstd::memory_order_relaxed);
+    ++arch::this_cpu_local().irq_depth;
     handler(slot.context);
+    --arch::this_cpu_local().irq_depth;
     slot.in_flight.fetch_sub(1, kstd::memory_order_release);
     // EOI before a possible switch: the next thread must get interrupts.
     arch::lapic_end_of_interrupt();
     Scheduler::preempt_if_needed();
+}
+
+bool irq_in_handler()
+{
+    bool interrupts = arch::save_and_disable_interrupts();
+    bool inside = arch::this_cpu_local().irq_depth != 0;
+    arch::restore_interrupts(interrupts);
+    return inside;
 }
 
 uint64_t irq_spurious_count() { return s_spurious.load(kstd::memory_order_relaxed); }

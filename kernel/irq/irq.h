@@ -40,6 +40,10 @@ ErrorOr<IrqTarget> irq_route_gsi(
 // Called by the arch layer with interrupts off.
 void irq_dispatch(uint8_t vector);
 
+// True while this CPU runs an interrupt handler (timer callbacks included):
+// the current thread is then merely the one that was interrupted.
+bool irq_in_handler();
+
 // Interrupts nobody asked for: the LAPIC's spurious vector and the masked
 // PIC's range (spurious), and vectors with no handler (unclaimed).
 uint64_t irq_spurious_count();

@@ -5,6 +5,7 @@
 
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>
+#include <kernel/irq/irq.h>
 #include <kernel/lib/format.h>
 #include <kernel/sched/thread.h>
 #include <kernel/selftest/expect_failure.h>
@@ -96,7 +97,9 @@ void selftest_fail(const char* file, int line, const char* fmt, ...)
 
     const Thread& thread = current_thread();
     SelftestCaseContext* context = selftest_context_of_current_thread();
-    if (context != nullptr) {
+    // A capture takes its own thread's failures; an interrupt handler that
+    // happened to interrupt that thread is not the thread.
+    if (context != nullptr && !irq_in_handler()) {
         SelftestExpectFailure* capture = context->capture();
         if (capture != nullptr && capture->capture(thread.id(), file, line, message))
             return;

@@ -53,6 +53,8 @@ enum class FaultInjection : uint8_t {
     ScheduleUnderSpinlock, // schedule() entered while a spinlock is held.
     MutexInterruptsOff, // A mutex taken with interrupts disabled.
     ConsoleRecursion, // Print while holding the console lock (must panic, not hang).
+    // A timer callback fails while the interrupted case thread holds a capture.
+    FailIrqInCapture,
 };
 
 struct Ipv4Address {
