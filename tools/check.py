@@ -451,6 +451,15 @@ def harness_controls():
                         success_line=r"^TESSERA: SELFTESTS PASSED$",
                         expect_lines=[diagnostic + r'expected !"a timer callback fails inside the case\'s capture"$'],
                         expect_failure=injected))
+    # A skip from a timer callback is no case's: a harness error (before, the
+    # interrupted case was reported `ok 9 injected_failure # SKIP` and the run passed).
+    out.append(scenario("control-skip-from-irq", "bios", 1, "128M",
+                        "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=skip-from-irq",
+                        success_line=r"^TESSERA: SELFTESTS PASSED$",
+                        expect_lines=[r'^    # selftest_skip\("skipped by a timer callback"\) outside its case$',
+                                      r"^    # harness error: a failure from thread injected_failure "
+                                      r"in an interrupt handler$", r"^    ok 9 injected_failure$"],
+                        expect_failure=r"^success line missing; exit code 35, expected 33$"))
     return out
 
 

@@ -45,7 +45,9 @@ void report_harness_error(const Thread& thread, const char* message)
 {
     const CaseRecord* record = case_of_thread(thread.id());
     char where[160];
-    if (record != nullptr)
+    if (irq_in_handler())
+        format(where, sizeof(where), "in an interrupt handler");
+    else if (record != nullptr)
         format(where, sizeof(where), "after its case %s.%s ended", record->suite, record->name);
     else
         format(where, sizeof(where), "that no case started");
@@ -122,7 +124,8 @@ size_t selftest_harness_error_count() { return s_harness_errors.load(); }
 
 void selftest_skip(const char* reason)
 {
-    SelftestCaseContext* context = selftest_context_of_current_thread();
+    // A handler is no case's, whichever case's thread it interrupted.
+    SelftestCaseContext* context = irq_in_handler() ? nullptr : selftest_context_of_current_thread();
     if (context != nullptr) {
         context->skip(reason);
         return;

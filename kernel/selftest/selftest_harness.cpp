@@ -189,6 +189,26 @@ void fail_from_interrupt_inside_a_capture()
     timer.cancel();
 }
 
+constinit kstd::atomic<bool> s_timer_skipped { false };
+
+void skip_from_timer(void*)
+{
+    selftest_skip("skipped by a timer callback");
+    s_timer_skipped.store(true);
+}
+
+// A handler belongs to no case, whatever thread it interrupted: its skip
+// must be a harness error, not turn the interrupted case into a skip.
+void skip_from_interrupt()
+{
+    Timer timer(skip_from_timer, nullptr);
+    timer.arm_after(10 * ns_per_ms);
+    uint64_t deadline = uptime_ns() + 2000 * ns_per_ms;
+    while (!s_timer_skipped.load() && uptime_ns() < deadline)
+        arch::relax();
+    timer.cancel();
+}
+
 void fail_after_case_returned(void*)
 {
     while (!s_case_returned.load())
@@ -248,6 +268,9 @@ void fail_after_case_returned(void*)
         return;
     case FaultInjection::FailIrqInCapture:
         fail_from_interrupt_inside_a_capture();
+        return;
+    case FaultInjection::SkipFromIrq:
+        skip_from_interrupt();
         return;
     case FaultInjection::Fault: {
         // Non-canonical: a general-protection fault, which no probe fixup covers.

@@ -55,6 +55,7 @@ enum class FaultInjection : uint8_t {
     ConsoleRecursion, // Print while holding the console lock (must panic, not hang).
     // A timer callback fails while the interrupted case thread holds a capture.
     FailIrqInCapture,
+    SkipFromIrq, // A timer callback calls selftest_skip() while the case runs.
 };
 
 struct Ipv4Address {
