@@ -20,6 +20,9 @@ struct CpuLocal {
     bool need_reschedule;
     kstd::atomic<bool> online;
     uint64_t timer_ticks;
+    // Interrupt handlers this CPU is running (kernel/irq); nonzero while
+    // current_thread is only the thread they interrupted.
+    uint32_t irq_depth;
 };
 
 } // namespace tessera

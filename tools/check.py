@@ -365,7 +365,7 @@ def scenarios():
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fault",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
                  expect_failure=r"^fail line: EXCEPTION: general protection fault \(vector 13, .*"
-                                r"injected_failure\(\)"),
+                                r"injected_misbehaviour\(tessera::FaultInjection\)\+"),
         scenario("control-stack-overflow", "bios", 1, "128M",
                  "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=overflow",
                  success_line=r"^TESSERA: SELFTESTS PASSED$",
@@ -391,7 +391,8 @@ def scenarios():
                                r"^    ok \d+ pinned_thread_runs_on_its_cpu # SKIP only one CPU online$",
                                r"^    ok \d+ cross_cpu_wakeup # SKIP only one CPU online$"],
                  expect_skips=["arch_smp.pinned_thread_runs_on_its_cpu", "arch_smp.cross_cpu_wakeup",
-                               "sched_thread_lifetime.reaper_waits_for_the_switch_away"],
+                               "sched_thread_lifetime.reaper_waits_for_the_switch_away",
+                               "irq_core.free_waits_for_a_running_handler"],
                  extra=pci_devices),
     ]
     out += harness_controls()
@@ -437,11 +438,29 @@ def harness_controls():
     ]
     # control-panic-race (above) is the platform_ending suite's own race; the
     # harness's panic-race releases the panic between the success line and the exit.
-    return [scenario(f"control-{mode}" if mode != "panic-race" else "control-panic-race-after-success-line",
-                     "bios", 2, "128M",
-                     f"tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject={mode}",
-                     success_line=r"^TESSERA: SELFTESTS PASSED$", expect_lines=lines, expect_failure=reason)
-            for mode, lines, reason in controls]
+    out = [scenario(f"control-{mode}" if mode != "panic-race" else "control-panic-race-after-success-line",
+                    "bios", 2, "128M",
+                    f"tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject={mode}",
+                    success_line=r"^TESSERA: SELFTESTS PASSED$", expect_lines=lines, expect_failure=reason)
+           for mode, lines, reason in controls]
+    # One CPU, so that the timer interrupts the case's own thread while it holds
+    # a capture: the callback's failure must fail the case, not be captured
+    # (before kernel/selftest/failure_routing.cpp asked irq_in_handler(), it passed).
+    out.append(scenario("control-fail-irq-in-capture", "bios", 1, "128M",
+                        "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=fail-irq-in-capture",
+                        success_line=r"^TESSERA: SELFTESTS PASSED$",
+                        expect_lines=[diagnostic + r'expected !"a timer callback fails inside the case\'s capture"$'],
+                        expect_failure=injected))
+    # A skip from a timer callback is no case's: a harness error (before, the
+    # interrupted case was reported `ok 9 injected_failure # SKIP` and the run passed).
+    out.append(scenario("control-skip-from-irq", "bios", 1, "128M",
+                        "tessera.mode=selftest tessera.selftest=selftest_harness tessera.inject=skip-from-irq",
+                        success_line=r"^TESSERA: SELFTESTS PASSED$",
+                        expect_lines=[r'^    # selftest_skip\("skipped by a timer callback"\) outside its case$',
+                                      r"^    # harness error: a failure from thread injected_failure "
+                                      r"in an interrupt handler$", r"^    ok 9 injected_failure$"],
+                        expect_failure=r"^success line missing; exit code 35, expected 33$"))
+    return out
 
 
 # --- what the selftest sources promise ---------------------------------------

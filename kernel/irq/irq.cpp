@@ -1,9 +1,12 @@
 #include <arch/apic.h>
+#include <arch/cpu.h>
 #include <arch/interrupts.h>
 #include <arch/per_cpu.h>
+#include <kernel/console/panic.h>
 #include <kernel/irq/irq.h>
 #include <kernel/locking/spinlock.h>
 #include <kernel/sched/scheduler.h>
+#include <kernel/time/clock.h>
 
 namespace tessera {
 
@@ -16,6 +19,11 @@ struct Slot {
     void* context;
     const char* name;
     kstd::atomic<uint64_t> count;
+    // Dispatches past their increment and not yet back from the handler.
+    // With the handler's store and load this is a Dekker pair (both
+    // sequentially consistent): irq_free() either sees a dispatch here or
+    // the dispatch sees the handler gone.
+    kstd::atomic<uint32_t> in_flight;
 };
 
 constinit Slot s_slots[256] {};
@@ -76,12 +84,25 @@ ErrorOr<IrqTarget> irq_allocate(const char* name, IrqHandler handler, void* cont
     });
 }
 
+// Long enough for any handler under a loaded TCG host; a handler still
+// running after it is stuck or is the caller (see irq.h).
+constexpr uint64_t free_wait_ns = 5 * ns_per_second;
+
 void irq_free(uint8_t vector)
 {
-    s_allocation.with([&](Allocation& allocation) {
-        s_slots[vector].handler.store(nullptr, kstd::memory_order_release);
-        allocation.taken[vector] = false;
-    });
+    Slot& slot = s_slots[vector];
+    slot.handler.store(nullptr);
+    // The caller frees the context next: no CPU may still be in the handler.
+    // The vector stays taken meanwhile, so a new owner cannot install a
+    // context that a late dispatch of the old handler would be given.
+    uint64_t deadline = uptime_ns() + free_wait_ns;
+    while (slot.in_flight.load() != 0) {
+        if (uptime_ns() > deadline)
+            panic("irq: vector %u's handler still runs %llu ms after irq_free()", vector,
+                static_cast<unsigned long long>(free_wait_ns / ns_per_ms));
+        arch::relax();
+    }
+    s_allocation.with([&](Allocation& allocation) { allocation.taken[vector] = false; });
 }
 
 ErrorOr<IrqTarget> irq_route_isa(uint8_t isa_irq, const char* name, IrqHandler handler, void* context)
@@ -117,17 +138,30 @@ void irq_dispatch(uint8_t vector)
         return;
     }
     Slot& slot = s_slots[vector];
-    IrqHandler handler = slot.handler.load(kstd::memory_order_acquire);
+    slot.in_flight.fetch_add(1);
+    IrqHandler handler = slot.handler.load();
     if (handler == nullptr) {
+        slot.in_flight.fetch_sub(1, kstd::memory_order_release);
         s_unclaimed.fetch_add(1, kstd::memory_order_relaxed);
         arch::lapic_end_of_interrupt();
         return;
     }
     slot.count.fetch_add(1, kstd::memory_order_relaxed);
+    ++arch::this_cpu_local().irq_depth;
     handler(slot.context);
+    --arch::this_cpu_local().irq_depth;
+    slot.in_flight.fetch_sub(1, kstd::memory_order_release);
     // EOI before a possible switch: the next thread must get interrupts.
     arch::lapic_end_of_interrupt();
     Scheduler::preempt_if_needed();
+}
+
+bool irq_in_handler()
+{
+    bool interrupts = arch::save_and_disable_interrupts();
+    bool inside = arch::this_cpu_local().irq_depth != 0;
+    arch::restore_interrupts(interrupts);
+    return inside;
 }
 
 uint64_t irq_spurious_count() { return s_spurious.load(kstd::memory_order_relaxed); }

@@ -25,7 +25,9 @@ ErrorOr<void> irq_register_fixed(uint8_t vector, const char* name, IrqHandler ha
 // A free vector from the device range with `handler` on it (for MSI: compose
 // the message from the result). ENOSPC when every device vector is taken.
 ErrorOr<IrqTarget> irq_allocate(const char* name, IrqHandler handler, void* context);
-// Gives the vector back; the device must no longer raise it.
+// Gives the vector back; the device must no longer raise it. Returns once
+// no CPU runs the handler any more, so the caller may free the context
+// then; hence not from the vector's own handler (that panics after 5 s).
 void irq_free(uint8_t vector);
 
 // Legacy ISA IRQ `isa_irq` (after the firmware's overrides) through the
@@ -37,6 +39,10 @@ ErrorOr<IrqTarget> irq_route_gsi(
 
 // Called by the arch layer with interrupts off.
 void irq_dispatch(uint8_t vector);
+
+// True while this CPU runs an interrupt handler (timer callbacks included):
+// the current thread is then merely the one that was interrupted.
+bool irq_in_handler();
 
 // Interrupts nobody asked for: the LAPIC's spurious vector and the masked
 // PIC's range (spurious), and vectors with no handler (unclaimed).

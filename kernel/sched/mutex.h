@@ -80,7 +80,7 @@ public:
     // mutex; ETIMEDOUT if it stayed held.
     static ErrorOr<MutexGuard> try_acquire_for(Mutex& mutex, uint64_t timeout_ns)
     {
-        TRY(mutex.acquire_until(uptime_ns() + timeout_ns));
+        TRY(mutex.acquire_until(deadline_after_ns(timeout_ns)));
         return MutexGuard(mutex, AlreadyHeld {});
     }
     ~MutexGuard()

@@ -68,6 +68,6 @@ void SleepQueue::wake_expired()
     });
 }
 
-void sleep_ns(uint64_t ns) { SleepQueue::sleep_until(uptime_ns() + ns); }
+void sleep_ns(uint64_t ns) { SleepQueue::sleep_until(deadline_after_ns(ns)); }
 
 } // namespace tessera

@@ -74,7 +74,7 @@ public:
     template<typename Condition>
     ErrorOr<void> wait_until_for(Condition condition, uint64_t timeout_ns)
     {
-        return wait_until_deadline(condition, uptime_ns() + timeout_ns);
+        return wait_until_deadline(condition, deadline_after_ns(timeout_ns));
     }
 
     // Runs `change()` under the queue lock, then wakes every waiter.

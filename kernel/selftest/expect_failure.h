@@ -9,7 +9,8 @@
 //   KEXPECT_EQ(capture.count(), 1u);
 //
 // Only failures from the thread that made the capture are diverted; the
-// other threads of the case still fail it. Captures nest.
+// other threads of the case, and interrupt handlers (timer callbacks) that
+// interrupt the capturing thread, still fail it. Captures nest.
 
 #include <kernel/lib/kstd.h>
 #include <kernel/lib/string_view.h>

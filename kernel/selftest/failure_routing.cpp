@@ -5,6 +5,7 @@
 
 #include <kernel/console/console.h>
 #include <kernel/console/panic.h>
+#include <kernel/irq/irq.h>
 #include <kernel/lib/format.h>
 #include <kernel/sched/thread.h>
 #include <kernel/selftest/expect_failure.h>
@@ -44,7 +45,9 @@ void report_harness_error(const Thread& thread, const char* message)
 {
     const CaseRecord* record = case_of_thread(thread.id());
     char where[160];
-    if (record != nullptr)
+    if (irq_in_handler())
+        format(where, sizeof(where), "in an interrupt handler");
+    else if (record != nullptr)
         format(where, sizeof(where), "after its case %s.%s ended", record->suite, record->name);
     else
         format(where, sizeof(where), "that no case started");
@@ -96,7 +99,9 @@ void selftest_fail(const char* file, int line, const char* fmt, ...)
 
     const Thread& thread = current_thread();
     SelftestCaseContext* context = selftest_context_of_current_thread();
-    if (context != nullptr) {
+    // A capture takes its own thread's failures; an interrupt handler that
+    // happened to interrupt that thread is not the thread.
+    if (context != nullptr && !irq_in_handler()) {
         SelftestExpectFailure* capture = context->capture();
         if (capture != nullptr && capture->capture(thread.id(), file, line, message))
             return;
@@ -119,7 +124,8 @@ size_t selftest_harness_error_count() { return s_harness_errors.load(); }
 
 void selftest_skip(const char* reason)
 {
-    SelftestCaseContext* context = selftest_context_of_current_thread();
+    // A handler is no case's, whichever case's thread it interrupted.
+    SelftestCaseContext* context = irq_in_handler() ? nullptr : selftest_context_of_current_thread();
     if (context != nullptr) {
         context->skip(reason);
         return;

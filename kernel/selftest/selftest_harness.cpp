@@ -4,6 +4,7 @@
 // tessera.inject=none, the default, every case here passes. KSKIP_IF is
 // shown by arch_smp at -smp 1 (tools/check.py selftest-seabios-smp1).
 
+#include <arch/cpu.h>
 #include <kernel/boot/boot.h>
 #include <kernel/console/console.h>
 #include <kernel/console/console_fault_injection.h>
@@ -14,6 +15,7 @@
 #include <kernel/selftest/panic_race.h>
 #include <kernel/selftest/selftest.h>
 #include <kernel/time/clock.h>
+#include <kernel/time/timer.h>
 
 namespace tessera {
 
@@ -164,6 +166,49 @@ void helpers_finished_before_the_next_case() { KEXPECT(s_unjoined_helper_done.lo
 // Set when injected_failure's function returns; the late threads fail on it.
 constinit kstd::atomic<bool> s_case_returned { false };
 
+constinit kstd::atomic<bool> s_timer_failed { false };
+
+void fail_from_timer(void*)
+{
+    KEXPECT(!"a timer callback fails inside the case's capture");
+    s_timer_failed.store(true);
+}
+
+// The timer fires while this thread spins inside its capture; with one CPU
+// it interrupts this very thread. Its failure is not this thread's own, so
+// it must fail the case rather than be captured.
+void fail_from_interrupt_inside_a_capture()
+{
+    Timer timer(fail_from_timer, nullptr);
+    SelftestExpectFailure capture;
+    timer.arm_after(10 * ns_per_ms);
+    uint64_t deadline = uptime_ns() + 2000 * ns_per_ms;
+    while (!s_timer_failed.load() && uptime_ns() < deadline)
+        arch::relax();
+    capture.stop();
+    timer.cancel();
+}
+
+constinit kstd::atomic<bool> s_timer_skipped { false };
+
+void skip_from_timer(void*)
+{
+    selftest_skip("skipped by a timer callback");
+    s_timer_skipped.store(true);
+}
+
+// A handler belongs to no case, whatever thread it interrupted: its skip
+// must be a harness error, not turn the interrupted case into a skip.
+void skip_from_interrupt()
+{
+    Timer timer(skip_from_timer, nullptr);
+    timer.arm_after(10 * ns_per_ms);
+    uint64_t deadline = uptime_ns() + 2000 * ns_per_ms;
+    while (!s_timer_skipped.load() && uptime_ns() < deadline)
+        arch::relax();
+    timer.cancel();
+}
+
 void fail_after_case_returned(void*)
 {
     while (!s_case_returned.load())
@@ -172,7 +217,9 @@ void fail_after_case_returned(void*)
     KEXPECT(!s_case_returned.load());
 }
 
-void injected_misbehaviour(FaultInjection inject)
+// Not inlined, so that a fault here is reported in this function whatever the
+// size of the switch (control-cpu-exception matches the name).
+[[gnu::noinline]] void injected_misbehaviour(FaultInjection inject)
 {
     switch (inject) {
     case FaultInjection::None:
@@ -218,6 +265,12 @@ void injected_misbehaviour(FaultInjection inject)
     case FaultInjection::ConsoleRecursion:
         console_inject_recursive_lock();
         selftest_fail(__FILE__, __LINE__, "printing under the console lock did not panic");
+        return;
+    case FaultInjection::FailIrqInCapture:
+        fail_from_interrupt_inside_a_capture();
+        return;
+    case FaultInjection::SkipFromIrq:
+        skip_from_interrupt();
         return;
     case FaultInjection::Fault: {
         // Non-canonical: a general-protection fault, which no probe fixup covers.

@@ -303,12 +303,28 @@ void many_timers_scattered_deadlines()
     }
 }
 
+// "As late as possible" must not wrap around to "now": uptime plus a huge
+// delay saturates instead of overflowing (deadline_after_ns(), which the
+// waits, sleeps and mutex timeouts use too).
+void huge_delays_do_not_wrap()
+{
+    kstd::atomic<bool> fired { false };
+    Timer timer([](void* flag) { static_cast<kstd::atomic<bool>*>(flag)->store(true); }, &fired);
+    timer.arm_after(~0ull);
+    sleep_ms(30);
+    KEXPECT(!fired.load());
+    KEXPECT(timer.cancel());
+    KEXPECT_EQ(deadline_after_ns(~0ull), ~0ull);
+    uint64_t before = uptime_ns();
+    KEXPECT(deadline_after_ns(ns_per_second) >= before + ns_per_second);
+}
+
 } // namespace
 
 SELFTEST_SUITE(time_timers, CONFIG_TIMERS_SELFTEST, SELFTEST_CASE(one_shot_fires_once_not_early),
     SELFTEST_CASE(periodic_fires_n_times_and_cancels_itself), SELFTEST_CASE(cancel_before_expiry_never_fires),
     SELFTEST_CASE(cancel_waits_for_a_running_callback), SELFTEST_CASE(armed_on_cpu0_expire_on_any_cpu),
     SELFTEST_CASE(armed_on_the_last_cpu), SELFTEST_CASE(cancel_from_another_cpu),
-    SELFTEST_CASE(many_timers_scattered_deadlines));
+    SELFTEST_CASE(many_timers_scattered_deadlines), SELFTEST_CASE(huge_delays_do_not_wrap));
 
 } // namespace tessera

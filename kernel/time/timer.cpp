@@ -85,7 +85,7 @@ SpinlockProtected<TimerWheel::State, LockRank::Timers> TimerWheel::s_wheel;
 
 Timer::~Timer() { VERIFY(m_running_cpu.load(kstd::memory_order_acquire) == -1); }
 
-void Timer::arm_after(uint64_t ns) { arm_at(uptime_ns() + ns); }
+void Timer::arm_after(uint64_t ns) { arm_at(deadline_after_ns(ns)); }
 
 void Timer::arm_at(uint64_t deadline_ns)
 {
@@ -100,7 +100,7 @@ void Timer::arm_periodic(uint64_t period_ns)
     VERIFY(period_ns > 0);
     TimerWheel::wheel().with([&](TimerWheel::State& state) {
         m_period_ns = period_ns;
-        TimerWheel::insert(state, *this, uptime_ns() + period_ns);
+        TimerWheel::insert(state, *this, deadline_after_ns(period_ns));
     });
 }
 

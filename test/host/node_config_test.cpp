@@ -127,7 +127,8 @@ TEST(NodeConfig, EnumValuesAndNames)
         { "mutex-under-spinlock", FaultInjection::MutexUnderSpinlock },
         { "schedule-under-spinlock", FaultInjection::ScheduleUnderSpinlock },
         { "mutex-irqs-off", FaultInjection::MutexInterruptsOff },
-        { "console-recursion", FaultInjection::ConsoleRecursion } };
+        { "console-recursion", FaultInjection::ConsoleRecursion },
+        { "fail-irq-in-capture", FaultInjection::FailIrqInCapture }, { "skip-from-irq", FaultInjection::SkipFromIrq } };
     for (auto [name, inject] : injects) {
         auto result = apply(std::string("tessera.inject=") + name);
         ASSERT_TRUE(result.ok);
@@ -141,7 +142,7 @@ TEST(NodeConfig, EnumValuesAndNames)
     EXPECT_STREQ(role_name(static_cast<Role>(0x30)), "?");
     EXPECT_STREQ(boot_mode_name(static_cast<BootMode>(9)), "?");
     EXPECT_STREQ(log_level_name(static_cast<LogLevel>(9)), "?");
-    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(16)), "?");
+    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(18)), "?");
 }
 
 TEST(NodeConfig, LaterSettingsOverrideEarlierAndCallsLayer)

@@ -87,7 +87,13 @@ _ANSI_RE = re.compile(
     r"|\x1b[()*+][0-9A-Za-z]"             # character set selection
     r"|\x1b[ -/]*[0-~]"                   # other escapes (ESC 7, ESC c, ...)
     r"|\x1b")                             # a lone ESC
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls (tab, newline and carriage return are handled apart)
+# and the invisible format characters (zero-width spaces and joiners, bidi
+# marks, soft hyphen, byte-order mark): a terminal shows none of them, so a
+# `not ok` behind one must not slip past the KTAP parser.
+_CONTROL_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
 
 
 class UsageError(Exception):

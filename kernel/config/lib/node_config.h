@@ -53,6 +53,9 @@ enum class FaultInjection : uint8_t {
     ScheduleUnderSpinlock, // schedule() entered while a spinlock is held.
     MutexInterruptsOff, // A mutex taken with interrupts disabled.
     ConsoleRecursion, // Print while holding the console lock (must panic, not hang).
+    // A timer callback fails while the interrupted case thread holds a capture.
+    FailIrqInCapture,
+    SkipFromIrq, // A timer callback calls selftest_skip() while the case runs.
 };
 
 struct Ipv4Address {

@@ -212,6 +212,16 @@ class Fails(FakeQemuCase):
         r = self.run_fake([out(lines), out([SUCCESS]), {"exit": 33}])
         self.assertEqual(r.verdict, "FAIL", r.summary())
 
+    def test_not_ok_hidden_behind_invisible_characters(self):
+        # A zero-width space, a byte-order mark or a C1 control in front of
+        # `not ok` shows nothing on a terminal; the line must still count.
+        for invisible in ("\u200b", "\ufeff", "\u2060", "\x85", "\u00ad"):
+            with self.subTest(invisible=repr(invisible)):
+                lines = [l.replace("    ok 2 free", f"    {invisible}not ok 2 free\n    ok 2 free")
+                         for l in GOOD_KTAP]
+                r = self.run_fake([out(lines), out([SUCCESS]), {"exit": 33}])
+                self.assertEqual(r.verdict, "FAIL", r.summary())
+
     def test_verify_failure_line(self):
         steps = [out(["VERIFY(m_count > 0) failed at heap.cpp:12"]),
                  {"exit": 33}]
