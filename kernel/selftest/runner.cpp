@@ -2,6 +2,7 @@
 #include <kernel/lib/format.h>
 #include <kernel/sched/scheduler.h>
 #include <kernel/sched/thread.h>
+#include <kernel/sched/work_queue.h>
 #include <kernel/selftest/case_context.h>
 #include <kernel/selftest/case_threads.h>
 #include <kernel/selftest/failure_routing.h>
@@ -63,6 +64,13 @@ CaseResult run_case(const SelftestSuite& suite, const SelftestCase& test_case, c
         console_print("    # case ended with %u helper threads still running\n", running);
         context->record_failure();
     }
+    // The case's threads are freed by the system work queue's reaper once
+    // they have switched away (kernel/sched/thread.h). Wait for it, so that
+    // their memory is back before the next case measures the heap.
+    {
+        auto finished = thread.release_value();
+    }
+    WorkQueue::system().flush();
     uint32_t failures = context->end();
     selftest_set_running_case(nullptr);
     if (failures != 0)
