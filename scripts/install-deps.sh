@@ -10,7 +10,7 @@ PACKAGES=(
     kconfig-frontends
     grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
     qemu-system-x86 ovmf
-    gdb clang-format clang-tidy
+    gdb clang clang-format clang-tidy
     linux-image-amd64
     git ca-certificates
     linux-source-6.1
@@ -24,7 +24,7 @@ declare -A PROBE=(
     [grub-common]=/usr/bin/grub-mkrescue [grub-pc-bin]=/usr/lib/grub/i386-pc/multiboot2.mod
     [grub-efi-amd64-bin]=/usr/lib/grub/x86_64-efi/multiboot2.mod [xorriso]=/usr/bin/xorriso
     [mtools]=/usr/bin/mformat [qemu-system-x86]=/usr/bin/qemu-system-x86_64 [ovmf]=/usr/share/ovmf/OVMF.fd
-    [gdb]=/usr/bin/gdb [clang-format]=/usr/bin/clang-format [clang-tidy]=/usr/bin/clang-tidy
+    [gdb]=/usr/bin/gdb [clang]=/usr/bin/clang++ [clang-format]=/usr/bin/clang-format [clang-tidy]=/usr/bin/clang-tidy
     [linux-image-amd64]=/boot [git]=/usr/bin/git [ca-certificates]=/etc/ssl/certs
     # Linux's KTAP parser (tools/testing/kunit) checks our runner's verdicts.
     [linux-source-6.1]=/usr/src/linux-source-6.1.tar.xz
