@@ -1,8 +1,10 @@
 #pragma once
-// The two address types of the stack. An IPv4 address is kept as a host-order
-// integer (192.0.2.1 is 0xc0000201) so that masks and comparisons are plain
-// arithmetic; it is converted only when loaded from or stored to a header.
+// The two address types of the stack. Ipv4Address is the one the boot
+// configuration already parses (tessera.ip=), octets in network order, so
+// that a configured address goes onto the wire without conversion; one type
+// for the whole tree (a second struct of the same name broke the ODR).
 
+#include <kernel/config/lib/node_config.h>
 #include <kernel/lib/kstd.h>
 
 namespace tessera {
@@ -12,16 +14,6 @@ struct MacAddress {
 
     static constexpr MacAddress broadcast() { return { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } }; }
     constexpr bool operator==(const MacAddress&) const = default;
-};
-
-struct Ipv4Address {
-    uint32_t value { 0 };
-
-    static constexpr Ipv4Address from_octets(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-    {
-        return { static_cast<uint32_t>(a) << 24 | static_cast<uint32_t>(b) << 16 | static_cast<uint32_t>(c) << 8 | d };
-    }
-    constexpr bool operator==(const Ipv4Address&) const = default;
 };
 
 } // namespace tessera

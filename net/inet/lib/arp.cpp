@@ -28,9 +28,9 @@ ErrorOr<ArpPacket> decode_arp(Span<const uint8_t> packet)
     ArpPacket result;
     result.operation = static_cast<ArpOperation>(operation);
     result.sender_mac = load_mac(packet, 8);
-    result.sender_ip = { load_be32(packet, 14) };
+    result.sender_ip = load_ipv4(packet, 14);
     result.target_mac = load_mac(packet, 18);
-    result.target_ip = { load_be32(packet, 24) };
+    result.target_ip = load_ipv4(packet, 24);
     return result;
 }
 
@@ -44,9 +44,9 @@ ErrorOr<size_t> encode_arp(const ArpPacket& packet, Span<uint8_t> out)
     out[5] = 4;
     store_be16(out, 6, static_cast<uint16_t>(packet.operation));
     store_mac(out, 8, packet.sender_mac);
-    store_be32(out, 14, packet.sender_ip.value);
+    store_ipv4(out, 14, packet.sender_ip);
     store_mac(out, 18, packet.target_mac);
-    store_be32(out, 24, packet.target_ip.value);
+    store_ipv4(out, 24, packet.target_ip);
     return arp_packet_size;
 }
 

@@ -49,4 +49,18 @@ inline void store_mac(Span<uint8_t> bytes, size_t offset, MacAddress mac)
         bytes[offset + i] = mac.octets[i];
 }
 
+inline Ipv4Address load_ipv4(Span<const uint8_t> bytes, size_t offset)
+{
+    Ipv4Address ip;
+    for (size_t i = 0; i < 4; ++i)
+        ip.octets[i] = bytes[offset + i];
+    return ip;
+}
+
+inline void store_ipv4(Span<uint8_t> bytes, size_t offset, Ipv4Address ip)
+{
+    for (size_t i = 0; i < 4; ++i)
+        bytes[offset + i] = ip.octets[i];
+}
+
 } // namespace tessera

@@ -46,8 +46,8 @@ ErrorOr<Ipv4Datagram> decode_ipv4(Span<const uint8_t> packet)
     result.header.dont_fragment = (flags_offset & flag_dont_fragment) != 0;
     result.header.ttl = packet[8];
     result.header.protocol = packet[9];
-    result.header.source = { load_be32(packet, 12) };
-    result.header.destination = { load_be32(packet, 16) };
+    result.header.source = load_ipv4(packet, 12);
+    result.header.destination = load_ipv4(packet, 16);
     result.header_size = header_size;
     result.payload = packet.slice(header_size, total_length - header_size);
     return result;
@@ -67,8 +67,8 @@ ErrorOr<size_t> encode_ipv4(const Ipv4Header& header, size_t payload_size, Span<
     out[8] = header.ttl;
     out[9] = header.protocol;
     store_be16(out, 10, 0);
-    store_be32(out, 12, header.source.value);
-    store_be32(out, 16, header.destination.value);
+    store_ipv4(out, 12, header.source);
+    store_ipv4(out, 16, header.destination);
     store_be16(out, 10, internet_checksum(out.first(ipv4_minimum_header_size)));
     return ipv4_minimum_header_size;
 }

@@ -11,8 +11,8 @@ uint32_t pseudo_header_sum(Ipv4Address source, Ipv4Address destination, size_t u
 {
     uint8_t bytes[12];
     Span<uint8_t> pseudo(bytes);
-    store_be32(pseudo, 0, source.value);
-    store_be32(pseudo, 4, destination.value);
+    store_ipv4(pseudo, 0, source);
+    store_ipv4(pseudo, 4, destination);
     pseudo[8] = 0;
     pseudo[9] = static_cast<uint8_t>(IpProtocol::Udp);
     store_be16(pseudo, 10, static_cast<uint16_t>(udp_length));
@@ -23,8 +23,8 @@ uint32_t pseudo_header_sum(Ipv4Address source, Ipv4Address destination, size_t u
 
 uint16_t udp_checksum(Ipv4Address source, Ipv4Address destination, Span<const uint8_t> datagram)
 {
-    uint16_t sum
-        = internet_checksum_finish(internet_checksum_add(pseudo_header_sum(source, destination, datagram.size()), datagram));
+    uint16_t sum = internet_checksum_finish(
+        internet_checksum_add(pseudo_header_sum(source, destination, datagram.size()), datagram));
     return sum == 0 ? 0xffff : sum;
 }
 
@@ -50,8 +50,8 @@ ErrorOr<UdpDatagram> decode_udp(Span<const uint8_t> ip_payload, Ipv4Address sour
     return result;
 }
 
-ErrorOr<size_t> encode_udp(Ipv4Address source, Ipv4Address destination, uint16_t source_port,
-    uint16_t destination_port, Span<uint8_t> datagram)
+ErrorOr<size_t> encode_udp(Ipv4Address source, Ipv4Address destination, uint16_t source_port, uint16_t destination_port,
+    Span<uint8_t> datagram)
 {
     if (datagram.size() < udp_header_size)
         return Error(Errno::INVAL, "udp: buffer shorter than the header");

@@ -25,8 +25,8 @@ ErrorOr<UdpDatagram> decode_udp(Span<const uint8_t> ip_payload, Ipv4Address sour
 // `datagram` holds 8 bytes of room for the header followed by the payload,
 // already in place; fills in the header and the checksum. EINVAL when it is
 // shorter than 8 bytes, EMSGSIZE when longer than 65535.
-ErrorOr<size_t> encode_udp(Ipv4Address source, Ipv4Address destination, uint16_t source_port,
-    uint16_t destination_port, Span<uint8_t> datagram);
+ErrorOr<size_t> encode_udp(Ipv4Address source, Ipv4Address destination, uint16_t source_port, uint16_t destination_port,
+    Span<uint8_t> datagram);
 
 // The checksum field's value for `datagram` (with its checksum field zero).
 uint16_t udp_checksum(Ipv4Address source, Ipv4Address destination, Span<const uint8_t> datagram);
