@@ -10,30 +10,35 @@
 
 namespace tessera {
 
+// A big-endian field of `count` bytes (1 to 8): the odd widths of the
+// transport headers (24-bit QPNs and PSNs) and the 64-bit RETH address.
+inline uint64_t load_be(Span<const uint8_t> bytes, size_t offset, size_t count)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < count; ++i)
+        value = value << 8 | bytes[offset + i];
+    return value;
+}
+
+inline void store_be(Span<uint8_t> bytes, size_t offset, size_t count, uint64_t value)
+{
+    for (size_t i = 0; i < count; ++i)
+        bytes[offset + i] = static_cast<uint8_t>(value >> (8 * (count - 1 - i)));
+}
+
 inline uint16_t load_be16(Span<const uint8_t> bytes, size_t offset)
 {
-    return static_cast<uint16_t>(bytes[offset] << 8 | bytes[offset + 1]);
+    return static_cast<uint16_t>(load_be(bytes, offset, 2));
 }
 
 inline uint32_t load_be32(Span<const uint8_t> bytes, size_t offset)
 {
-    return static_cast<uint32_t>(bytes[offset]) << 24 | static_cast<uint32_t>(bytes[offset + 1]) << 16
-        | static_cast<uint32_t>(bytes[offset + 2]) << 8 | static_cast<uint32_t>(bytes[offset + 3]);
+    return static_cast<uint32_t>(load_be(bytes, offset, 4));
 }
 
-inline void store_be16(Span<uint8_t> bytes, size_t offset, uint16_t value)
-{
-    bytes[offset] = static_cast<uint8_t>(value >> 8);
-    bytes[offset + 1] = static_cast<uint8_t>(value);
-}
+inline void store_be16(Span<uint8_t> bytes, size_t offset, uint16_t value) { store_be(bytes, offset, 2, value); }
 
-inline void store_be32(Span<uint8_t> bytes, size_t offset, uint32_t value)
-{
-    bytes[offset] = static_cast<uint8_t>(value >> 24);
-    bytes[offset + 1] = static_cast<uint8_t>(value >> 16);
-    bytes[offset + 2] = static_cast<uint8_t>(value >> 8);
-    bytes[offset + 3] = static_cast<uint8_t>(value);
-}
+inline void store_be32(Span<uint8_t> bytes, size_t offset, uint32_t value) { store_be(bytes, offset, 4, value); }
 
 inline MacAddress load_mac(Span<const uint8_t> bytes, size_t offset)
 {

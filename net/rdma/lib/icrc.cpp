@@ -1,3 +1,4 @@
+#include <net/inet/lib/byte_order.h>
 #include <net/rdma/lib/icrc.h>
 #include <net/rdma/lib/opcode_table.h>
 
@@ -38,11 +39,6 @@ uint32_t update_masked(uint32_t state, Span<const uint8_t> data, const size_t (&
         state = update_byte(state, byte);
     }
     return state;
-}
-
-uint16_t read_be16(Span<const uint8_t> bytes, size_t offset)
-{
-    return static_cast<uint16_t>(bytes[offset] << 8 | bytes[offset + 1]);
 }
 
 } // namespace
@@ -103,9 +99,9 @@ ErrorOr<void> verify_icrc_ipv4(
         return Error(Errno::MSGSIZE, "ICRC: packet shorter than BTH + ICRC");
     if (ip_header.size() != ipv4_header_size || udp_header.size() != udp_header_size)
         return Error(Errno::INVAL, "ICRC: bad IPv4 or UDP header size");
-    if (read_be16(ip_header, 2) != ipv4_header_size + udp_header_size + packet.size())
+    if (load_be16(ip_header, 2) != ipv4_header_size + udp_header_size + packet.size())
         return Error(Errno::MSGSIZE, "IPv4 total length does not match the packet");
-    if (read_be16(udp_header, 4) != udp_header_size + packet.size())
+    if (load_be16(udp_header, 4) != udp_header_size + packet.size())
         return Error(Errno::MSGSIZE, "UDP length does not match the packet");
     uint32_t expected = TRY(compute_icrc_ipv4(ip_header, udp_header, packet.first(packet.size() - icrc_size)));
     Span<const uint8_t> stored = packet.last(icrc_size);

@@ -1,3 +1,4 @@
+#include <net/inet/lib/byte_order.h>
 #include <net/rdma/lib/psn.h>
 #include <net/rdma/lib/transport_headers.h>
 
@@ -5,19 +6,11 @@ namespace tessera::rdma {
 
 namespace {
 
-// Big-endian field access on spans whose size the caller has checked.
+// Field widths up to 32 bits, read big-endian from spans whose size the
+// caller has checked.
 uint32_t read_be(Span<const uint8_t> bytes, size_t offset, size_t count)
 {
-    uint32_t value = 0;
-    for (size_t i = 0; i < count; ++i)
-        value = value << 8 | bytes[offset + i];
-    return value;
-}
-
-void write_be(Span<uint8_t> bytes, size_t offset, size_t count, uint64_t value)
-{
-    for (size_t i = 0; i < count; ++i)
-        bytes[offset + i] = static_cast<uint8_t>(value >> (8 * (count - 1 - i)));
+    return static_cast<uint32_t>(load_be(bytes, offset, count));
 }
 
 // BTH byte 1 (roce-v2-wire.md "Headers", rxe_hdr.h struct rxe_bth).
@@ -100,7 +93,7 @@ ErrorOr<DecodedPacket> decode_packet(Span<const uint8_t> packet)
     }
     if (info.has(header_reth)) {
         Reth& reth = decoded.headers.reth;
-        reth.virtual_address = static_cast<uint64_t>(read_be(packet, offset, 4)) << 32 | read_be(packet, offset + 4, 4);
+        reth.virtual_address = load_be(packet, offset, 8);
         reth.rkey = read_be(packet, offset + 8, 4);
         reth.dma_length = read_be(packet, offset + 12, 4);
         offset += reth_size;
@@ -155,32 +148,32 @@ ErrorOr<size_t> encode_packet(const TransportHeaders& headers, Span<const uint8_
     uint8_t pad = static_cast<uint8_t>((0 - payload.size()) & 3);
     out[0] = static_cast<uint8_t>(bth.opcode);
     out[1] = static_cast<uint8_t>((bth.solicited ? bth_se : 0) | (bth.migrated ? bth_m : 0) | pad << bth_pad_shift);
-    write_be(out, 2, 2, bth.pkey);
+    store_be(out, 2, 2, bth.pkey);
     out[4] = static_cast<uint8_t>((bth.fecn ? bth_fecn : 0) | (bth.becn ? bth_becn : 0));
-    write_be(out, 5, 3, bth.dest_qpn);
+    store_be(out, 5, 3, bth.dest_qpn);
     out[8] = bth.ack_request ? bth_ack_request : 0;
-    write_be(out, 9, 3, bth.psn);
+    store_be(out, 9, 3, bth.psn);
 
     size_t offset = bth_size;
     if (info.has(header_deth)) {
-        write_be(out, offset, 4, headers.deth.qkey);
+        store_be(out, offset, 4, headers.deth.qkey);
         out[offset + 4] = 0;
-        write_be(out, offset + 5, 3, headers.deth.source_qpn);
+        store_be(out, offset + 5, 3, headers.deth.source_qpn);
         offset += deth_size;
     }
     if (info.has(header_reth)) {
-        write_be(out, offset, 8, headers.reth.virtual_address);
-        write_be(out, offset + 8, 4, headers.reth.rkey);
-        write_be(out, offset + 12, 4, headers.reth.dma_length);
+        store_be(out, offset, 8, headers.reth.virtual_address);
+        store_be(out, offset + 8, 4, headers.reth.rkey);
+        store_be(out, offset + 12, 4, headers.reth.dma_length);
         offset += reth_size;
     }
     if (info.has(header_aeth)) {
         out[offset] = headers.aeth.syndrome();
-        write_be(out, offset + 1, 3, headers.aeth.msn);
+        store_be(out, offset + 1, 3, headers.aeth.msn);
         offset += aeth_size;
     }
     if (info.has(header_immdt)) {
-        write_be(out, offset, 4, headers.immediate);
+        store_be(out, offset, 4, headers.immediate);
         offset += immdt_size;
     }
     for (size_t i = 0; i < payload.size(); ++i)
