@@ -10,6 +10,16 @@ const char* lock_rank_name(LockRank rank)
     switch (rank) {
     case LockRank::Selftest:
         return "Selftest";
+    case LockRank::Rpc:
+        return "Rpc";
+    case LockRank::RdmaCm:
+        return "RdmaCm";
+    case LockRank::Rdma:
+        return "Rdma";
+    case LockRank::NetStack:
+        return "NetStack";
+    case LockRank::NetDevice:
+        return "NetDevice";
     case LockRank::Mutex:
         return "Mutex";
     case LockRank::WaitQueue:

@@ -11,18 +11,27 @@ namespace tessera {
 
 enum class LockRank : uint8_t {
     Selftest = 0, // data private to a selftest case
-    Mutex = 1, // a mutex's own state
-    WaitQueue = 2, // a wait queue's waiter list
-    SleepQueue = 3, // the sleeping-thread list
-    KernelStacks = 4, // kernel stack slots
-    Heap = 5, // kernel heap
-    PageTables = 6, // kernel page tables
-    PageAllocator = 7, // physical page frames
-    Timers = 8, // the timer wheel (armed from under most locks; takes none)
-    Scheduler = 9, // run queue and thread states
-    Interrupts = 10, // IRQ routing
-    PciConfig = 11, // the PCI configuration address/data port pair
-    Console = 12, // serial console output
+    // The fabric, outermost first: an RPC endpoint calls into the CM and the
+    // RDMA device, which transmit through the stack and then the driver.
+    // All of them may allocate, arm timers and wake waiters, so they rank
+    // below Mutex, WaitQueue, Heap and Timers.
+    Rpc = 1, // an RPC endpoint's requests in flight
+    RdmaCm = 2, // connection manager state (listeners, connections)
+    Rdma = 3, // one RDMA device's QPs, CQs, MRs
+    NetStack = 4, // an interface's ARP cache and pending frames
+    NetDevice = 5, // one NIC's transmit ring
+    Mutex = 6, // a mutex's own state
+    WaitQueue = 7, // a wait queue's waiter list
+    SleepQueue = 8, // the sleeping-thread list
+    KernelStacks = 9, // kernel stack slots
+    Heap = 10, // kernel heap
+    PageTables = 11, // kernel page tables
+    PageAllocator = 12, // physical page frames
+    Timers = 13, // the timer wheel (armed from under most locks; takes none)
+    Scheduler = 14, // run queue and thread states
+    Interrupts = 15, // IRQ routing
+    PciConfig = 16, // the PCI configuration address/data port pair
+    Console = 17, // serial console output
 };
 
 const char* lock_rank_name(LockRank rank);
