@@ -118,6 +118,9 @@ public:
             --drop_next; // a planted loss of exactly this send
             return;
         }
+        if (std::find(drop_sends.begin(), drop_sends.end(), sent.size() - 1) != drop_sends.end())
+            return; // a planted loss of the send with this index
+
         m_link.send(m_now, sent.back());
     }
     uint16_t attribute_of(size_t index) const { return static_cast<uint16_t>(sent[index][16] << 8 | sent[index][17]); }
@@ -132,6 +135,7 @@ public:
     std::vector<std::vector<uint8_t>> sent;
     std::vector<Ipv4Address> destinations;
     int drop_next { 0 };
+    std::vector<size_t> drop_sends; // 0-based indices into `sent`
 
 private:
     SimulatedLink& m_link;
