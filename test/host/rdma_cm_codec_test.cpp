@@ -209,8 +209,8 @@ TEST(RdmaCmCodec, DecodesTheRpingReqAsDocumented)
     EXPECT_FALSE(req.has_alternate_path());
 
     CmaHeader cma;
-    ASSERT_EQ(decode_cma_header(Span<const uint8_t>(req.private_data, sizeof(req.private_data)), cma),
-        CmaHeaderError::None);
+    ASSERT_EQ(
+        decode_cma_header(Span<const uint8_t>(req.private_data, sizeof(req.private_data)), cma), CmaHeaderError::None);
     EXPECT_EQ(cma.cma_version, 0);
     EXPECT_EQ(cma.ip_version, 4);
     EXPECT_EQ(cma.source_port, 44462);
@@ -238,9 +238,8 @@ TEST(RdmaCmCodec, EveryBitOfTheReqRoundTrips)
     // of the vector must either be refused or come back flipped, never be
     // lost or moved by a decode/encode pair (reserved bits excepted: the
     // encoder zeroes them, as Linux does).
-    const std::vector<std::pair<size_t, uint8_t>> reserved = { { 18, 0xff }, { 19, 0xff }, { 28, 0xff },
-        { 48, 0xff }, { 49, 0xff }, { 50, 0xff }, { 51, 0xff }, { 114, 0x0f }, { 115, 0xc0 },
-        { 118, 0x07 }, { 119, 0x07 } };
+    const std::vector<std::pair<size_t, uint8_t>> reserved = { { 18, 0xff }, { 19, 0xff }, { 28, 0xff }, { 48, 0xff },
+        { 49, 0xff }, { 50, 0xff }, { 51, 0xff }, { 114, 0x0f }, { 115, 0xc0 }, { 118, 0x07 }, { 119, 0x07 } };
     for (size_t bit = 0; bit < 256 * 8; ++bit) {
         size_t byte = bit / 8;
         uint8_t mask = static_cast<uint8_t>(1u << (bit % 8));
@@ -327,7 +326,8 @@ TEST(RdmaCmCodec, RtuDreqDrepOfTheCapture)
         encode_dreq({ .local_comm_id = 0x03509147, .remote_comm_id = 0x9a147d8d, .remote_qpn = 0x11 }, rping_tid, wout)
             .is_error());
     EXPECT_EQ(out, dreq_vector);
-    ASSERT_FALSE(encode_drep({ .local_comm_id = 0x9a147d8d, .remote_comm_id = 0x03509147 }, rping_tid, wout).is_error());
+    ASSERT_FALSE(
+        encode_drep({ .local_comm_id = 0x9a147d8d, .remote_comm_id = 0x03509147 }, rping_tid, wout).is_error());
     EXPECT_EQ(out, drep_vector);
 }
 
@@ -350,7 +350,9 @@ TEST(RdmaCmCodec, RejOfTheRejectCapture)
 
 TEST(RdmaCmCodec, MraRoundTrips)
 {
-    CmMra mra { .local_comm_id = 0x9a147d8d, .remote_comm_id = 0x03509147, .message_mraed = CmMessageKind::Rep,
+    CmMra mra { .local_comm_id = 0x9a147d8d,
+        .remote_comm_id = 0x03509147,
+        .message_mraed = CmMessageKind::Rep,
         .service_timeout = 24 };
     Bytes out(256);
     ASSERT_FALSE(encode_mra(mra, rping_tid, Span<uint8_t>(out.data(), out.size())).is_error());
@@ -387,8 +389,7 @@ TEST(RdmaCmCodec, EncodersRefuseFieldsTooWideAndShortBuffers)
     EXPECT_EQ(encode_dreq({ .remote_qpn = 0x1000000 }, 0, wout).error().code(), Errno::INVAL);
     Bytes short_buffer(255);
     EXPECT_EQ(encode_rtu({}, 0, Span<uint8_t>(short_buffer.data(), short_buffer.size())).error().code(), Errno::NOSPC);
-    EXPECT_EQ(
-        encode_req(documented_req(), 0, Span<uint8_t>(short_buffer.data(), short_buffer.size())).error().code(),
+    EXPECT_EQ(encode_req(documented_req(), 0, Span<uint8_t>(short_buffer.data(), short_buffer.size())).error().code(),
         Errno::NOSPC);
 }
 
@@ -419,8 +420,8 @@ TEST(RdmaCmQpAttributes, DerivedAsSection66SaysFromTheCapture)
 
     // The server's QP: its first PSN on the wire was the REQ's 0x4a8570 [W].
     QpAttributes passive = passive_qp_attributes(req, rep, 64);
-    EXPECT_EQ(passive.init.access_flags, QpAccessLocalWrite | QpAccessRemoteWrite | QpAccessRemoteRead
-            | QpAccessRemoteAtomic);
+    EXPECT_EQ(passive.init.access_flags,
+        QpAccessLocalWrite | QpAccessRemoteWrite | QpAccessRemoteRead | QpAccessRemoteAtomic);
     EXPECT_EQ(passive.rtr.destination, ip_b);
     EXPECT_EQ(passive.rtr.source, ip_a);
     EXPECT_EQ(passive.rtr.path_mtu, 3);

@@ -129,17 +129,16 @@ TEST(RdmaCmEngine, ClosedPortIsRefusedWithRej8NeverSilence)
     EXPECT_EQ(rej.message_rejected, CmMessageKind::Req);
     EXPECT_EQ(rej.reason, 8);
     EXPECT_EQ(pair.a.sink.destinations[0], CmPair::ip_b);
-    EXPECT_TRUE(std::equal(pair.a.sink.sent[0].begin() + 8, pair.a.sink.sent[0].begin() + 16,
-        pair.b.sink.sent[0].begin() + 8));
+    EXPECT_TRUE(
+        std::equal(pair.a.sink.sent[0].begin() + 8, pair.a.sink.sent[0].begin() + 16, pair.b.sink.sent[0].begin() + 8));
 }
 
 TEST(RdmaCmEngine, UserRejectGivesRej28)
 {
     CmPair pair;
     ASSERT_FALSE(pair.a.engine->listen(20001).is_error());
-    pair.a.on_connect_request = [&](CmSide& side, const CmEvent& event) {
-        EXPECT_FALSE(side.engine->reject(event.id, pair.now).is_error());
-    };
+    pair.a.on_connect_request
+        = [&](CmSide& side, const CmEvent& event) { EXPECT_FALSE(side.engine->reject(event.id, pair.now).is_error()); };
     pair.connect();
     pair.run_for(100 * ms);
     ASSERT_EQ(pair.b.count(CmEventType::Rejected), 1u);

@@ -18,8 +18,8 @@ ErrorOr<CmConnectionId> CmEngine::connect(const CmConnectParams& params, uint64_
 
     connection->active = true;
     connection->peer = params.peer;
-    connection->local_port = params.local_port != 0 ? params.local_port
-                                                    : static_cast<uint16_t>(32768 + next_random() % 28232);
+    connection->local_port
+        = params.local_port != 0 ? params.local_port : static_cast<uint16_t>(32768 + next_random() % 28232);
     connection->peer_port = params.port;
     connection->qp_context = params.qp_context;
     auto qpn = m_qp_ops.create_rc_qp(params.qp_context);
@@ -29,7 +29,8 @@ ErrorOr<CmConnectionId> CmEngine::connect(const CmConnectParams& params, uint64_
     }
     connection->local_qpn = qpn.value();
     connection->has_qp = true;
-    if (auto init = m_qp_ops.modify_to_init(connection->local_qpn, { .access_flags = qp_access_flags(params.responder_resources) });
+    if (auto init = m_qp_ops.modify_to_init(
+            connection->local_qpn, { .access_flags = qp_access_flags(params.responder_resources) });
         init.is_error()) {
         release(*connection);
         return init.release_error();
@@ -59,7 +60,8 @@ ErrorOr<CmConnectionId> CmEngine::connect(const CmConnectParams& params, uint64_
     req.primary_flow_label = roce_flow_label(connection->local_port, params.port);
     req.primary_hop_limit = m_config.hop_limit;
     req.primary_local_ack_timeout = static_cast<uint8_t>(m_config.packet_lifetime + 1);
-    encode_cma_header({ .source_port = connection->local_port, .source = m_config.local_ip, .destination = params.peer },
+    encode_cma_header(
+        { .source_port = connection->local_port, .source = m_config.local_ip, .destination = params.peer },
         Span<uint8_t>(req.private_data, req_private_data_size));
     if (!params.private_data.is_empty())
         memcpy(req.private_data + cma_header_size, params.private_data.data(), params.private_data.size());
@@ -187,8 +189,8 @@ CmDrop CmEngine::handle_mra(Span<const uint8_t> mad, uint64_t now_ns)
         connection->state = CmState::MraReqReceived;
     // cm_mra_handler: the pending send's next try moves back by the
     // service timeout plus the path's ACK timeout.
-    connection->deadline_ns = now_ns + cm_time_ns(mra.service_timeout)
-        + cm_time_ns(static_cast<uint8_t>(m_config.packet_lifetime + 1));
+    connection->deadline_ns
+        = now_ns + cm_time_ns(mra.service_timeout) + cm_time_ns(static_cast<uint8_t>(m_config.packet_lifetime + 1));
     return CmDrop::None;
 }
 

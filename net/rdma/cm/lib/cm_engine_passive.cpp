@@ -35,16 +35,16 @@ CmDrop CmEngine::handle_req(Ipv4Address source, const MadHeader& header, Span<co
     // Replies built from the packet go to its source (ib_init_ah_attr_from_wc);
     // REJ 8 is sent at once without creating state (cm_issue_rej).
     if (uint16_t reason = refuse_reason(req); reason != 0) {
-        send_reject(source, header.transaction_id, 0, req.local_comm_id, CmMessageKind::Req,
-            static_cast<RejectReason>(reason));
+        send_reject(
+            source, header.transaction_id, 0, req.local_comm_id, CmMessageKind::Req, static_cast<RejectReason>(reason));
         return CmDrop::None;
     }
 
     // Stale: the peer's QPN still belongs to a live connection of ours (it
     // crashed and came back). REJ 10 for the new REQ, DREQ for the old.
     if (CmConnection* stale = find_remote_qpn(req.local_qpn, req.local_ca_guid)) {
-        send_reject(source, header.transaction_id, 0, req.local_comm_id, CmMessageKind::Req,
-            RejectReason::StaleConnection);
+        send_reject(
+            source, header.transaction_id, 0, req.local_comm_id, CmMessageKind::Req, RejectReason::StaleConnection);
         if (stale->state == CmState::Established)
             start_dreq(*stale, now_ns);
         return CmDrop::None;
@@ -52,8 +52,7 @@ CmDrop CmEngine::handle_req(Ipv4Address source, const MadHeader& header, Span<co
 
     CmConnection* connection = allocate();
     if (!connection) {
-        send_reject(source, header.transaction_id, 0, req.local_comm_id, CmMessageKind::Req,
-            RejectReason::NoResources);
+        send_reject(source, header.transaction_id, 0, req.local_comm_id, CmMessageKind::Req, RejectReason::NoResources);
         return CmDrop::None;
     }
     CmaHeader cma;

@@ -47,7 +47,8 @@ ErrorOr<void> encode_rep(const CmRep& rep, uint64_t transaction_id, Span<uint8_t
 
     Span<uint8_t> out = mad.first(mad_size);
     memset(out.data(), 0, mad_size);
-    encode_mad_header({ .transaction_id = transaction_id, .attribute_id = static_cast<uint16_t>(CmAttribute::Rep) }, out);
+    encode_mad_header(
+        { .transaction_id = transaction_id, .attribute_id = static_cast<uint16_t>(CmAttribute::Rep) }, out);
     store_be32(out, 24, rep.local_comm_id);
     store_be32(out, 28, rep.remote_comm_id);
     store_be32(out, 32, rep.local_qkey);

@@ -64,8 +64,8 @@ ErrorOr<void> encode_req(const CmReq& req, uint64_t transaction_id, Span<uint8_t
     bool fits = fits_bits(req.vendor_id, 24) && fits_bits(req.local_qpn, 24) && fits_bits(req.local_eecn, 24)
         && fits_bits(req.remote_eecn, 24) && fits_bits(req.remote_cm_response_timeout, 5)
         && fits_bits(static_cast<uint8_t>(req.transport_type), 2) && fits_bits(req.starting_psn, 24)
-        && fits_bits(req.local_cm_response_timeout, 5) && fits_bits(req.retry_count, 3)
-        && fits_bits(req.path_mtu, 4) && fits_bits(req.rnr_retry_count, 3) && fits_bits(req.max_cm_retries, 4)
+        && fits_bits(req.local_cm_response_timeout, 5) && fits_bits(req.retry_count, 3) && fits_bits(req.path_mtu, 4)
+        && fits_bits(req.rnr_retry_count, 3) && fits_bits(req.max_cm_retries, 4)
         && fits_bits(req.extended_transport_type, 3) && fits_bits(req.primary_flow_label, 20)
         && fits_bits(req.primary_packet_rate, 6) && fits_bits(req.primary_sl, 4)
         && fits_bits(req.primary_local_ack_timeout, 5);
@@ -74,7 +74,8 @@ ErrorOr<void> encode_req(const CmReq& req, uint64_t transaction_id, Span<uint8_t
 
     Span<uint8_t> out = mad.first(mad_size);
     memset(out.data(), 0, mad_size);
-    encode_mad_header({ .transaction_id = transaction_id, .attribute_id = static_cast<uint16_t>(CmAttribute::Req) }, out);
+    encode_mad_header(
+        { .transaction_id = transaction_id, .attribute_id = static_cast<uint16_t>(CmAttribute::Req) }, out);
     store_be32(out, 24, req.local_comm_id);
     store_be(out, 29, 3, req.vendor_id);
     store_be(out, 32, 8, req.service_id);
