@@ -8,6 +8,7 @@
 
 using namespace tessera;
 using namespace tessera::test;
+using Bytes = std::vector<uint8_t>;
 
 namespace {
 
@@ -393,4 +394,26 @@ TEST(RdmaCmEngine, PlantedFailuresAreCaught)
     FakeQpOps ops(1);
     uint32_t qpn = MUST(ops.create_rc_qp(0));
     EXPECT_TRUE(ops.modify_to_rts(qpn, {}).is_error());
+}
+
+TEST(RdmaCmEngine, StaleReqGetsRej10AndTheOldConnectionADreq)
+{
+    // B "crashed and came back": a new REQ (new comm ID) from the same QPN
+    // and CA GUID as a live connection.
+    CmPair pair;
+    ASSERT_FALSE(pair.a.engine->listen(20001).is_error());
+    CmConnectionId id = pair.connect();
+    pair.run_for(100 * ms);
+    ASSERT_TRUE(connected_once(pair));
+    Bytes req = pair.b.sink.sent[0];
+    req[27] ^= 0x01; // another Local Comm ID, same QPN and GUID
+    size_t sent = pair.a.sink.sent.size();
+    pair.a.engine->on_mad(CmPair::ip_b, Span<const uint8_t>(req.data(), req.size()), pair.now);
+    ASSERT_EQ(pair.a.sink.sent.size(), sent + 2);
+    CmRej rej;
+    ASSERT_EQ(decode_rej(Span<const uint8_t>(pair.a.sink.sent[sent].data(), 256), rej), CmDrop::None);
+    EXPECT_EQ(rej.reason, 10);
+    EXPECT_EQ(rej.remote_comm_id, id ^ 0x01);
+    EXPECT_EQ(pair.a.sink.attribute_of(sent + 1), static_cast<uint16_t>(CmAttribute::Dreq));
+    EXPECT_EQ(pair.a.count(CmEventType::ConnectRequest), 1u);
 }
