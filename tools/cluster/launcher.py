@@ -265,8 +265,8 @@ class Cluster:
             self.options.info(f"{run.name}: FAILED: {reason}")
 
     def _progress(self, event: str) -> None:
-        up = [r.name for r in self.runs.values() if r.up_at is not None]
-        waiting = [r.name for r in self.runs.values() if r.up_at is None]
+        up = [r.name for r in self.runs.values() if r.state in ("up", "paused")]
+        waiting = [r.name for r in self.runs.values() if r.state == "booting"]
         text = f"{event}; up {len(up)}/{len(self.runs)}"
         if waiting:
             text += f", waiting for {', '.join(waiting)}"
