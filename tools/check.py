@@ -22,6 +22,10 @@ Tiers, in order:
            the console lock); the selftests again on the UBSan kernel
            (build/ubsan/tessera.iso), and its control with a planted signed
            overflow (build/ubsan/control.iso) that must panic.
+  cluster  the cluster launcher's tests (fake QEMU) and real clusters via
+           tools/tessera-cluster: two ready nodes serving, one killed, no
+           QEMU left; planted refused and silent nodes it must fail
+           (tools/cluster/check_cluster.py)
 
 Counting: each ctest test, each runner unittest, each KTAP case of a boot,
 and each boot's own verdict is one test; a skip (GTEST_SKIP, unittest
@@ -49,6 +53,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools" / "runner"))
+sys.path.insert(0, str(ROOT / "tools" / "cluster"))
+import check_cluster  # noqa: E402
 import kunit_check  # noqa: E402
 import ktap  # noqa: E402
 import qemu_run  # noqa: E402
@@ -772,6 +778,7 @@ TIERS = [
     ("host", run_host),
     ("runner", run_runner_tests),
     ("boot", run_boots),
+    ("cluster", lambda tally: check_cluster.run_cluster_tier(tally, say, parse_unittest_summary, LOGS)),
 ]
 
 

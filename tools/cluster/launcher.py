@@ -44,6 +44,7 @@ LINUX_EXIT = re.compile(r"^PEER: EXIT (-?\d+)$")
 LINUX_FAIL_LINES = (r"Kernel panic - not syncing",)
 LINUX_PEER_DIR = ROOT / "build" / "linux-peer"
 KILL_GRACE = 1.0
+FAIL_GRACE = 1.0  # output still read after a node failed
 
 
 class LaunchError(Exception):
@@ -328,12 +329,20 @@ class Cluster:
     def pump(self, until: Callable[[], bool], phase: str, deadline: Optional[float] = None) -> Optional[str]:
         """Reads consoles until `until()` holds (None), a node fails or a
         timeout fires (the reason), or `deadline` passes (None)."""
+        grace_end = None
         while True:
             now = time.monotonic()
             self._reap(now)
             failures = self._failures()
             if failures:
-                return failures[0]
+                # Keep reading a moment: the backtrace follows the banner.
+                if grace_end is None:
+                    grace_end = now + FAIL_GRACE
+                if now >= grace_end:
+                    return failures[0]
+                for key, _ in self.selector.select(max(0.0, min(0.1, grace_end - now))):
+                    self._read(key.data, time.monotonic())
+                continue
             if until():
                 return None
             timeout = self._timeouts(now, phase)

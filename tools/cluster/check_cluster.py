@@ -1,0 +1,149 @@
+"""make check's cluster tier (called from tools/check.py): the launcher's
+unittests, then real clusters of build/tessera.iso through
+tools/tessera-cluster, each judged here from its output and from the
+process table (no QEMU it started may outlive it).
+
+Runs (one test each):
+  cluster-two-nodes         two Tessera nodes in ready mode: both SERVING
+                            under their prefixes, n2 killed on request,
+                            n1 held; PASS, and every QEMU pid gone
+  cluster-control-refused   planted: n2's configuration is refused (exit
+                            39) -> the launcher must FAIL naming n2's exit
+  cluster-control-silent    planted: n2 boots to the shell and never
+                            serves -> the launcher must FAIL on silence
+  cluster-linux-peer        a Tessera node and a Linux peer up together;
+                            skipped while build/linux-peer/ is missing
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+LAUNCHER = ROOT / "tools" / "tessera-cluster"
+LINUX_PEER = ROOT / "build" / "linux-peer"
+PID_RE = re.compile(r"^cluster: (\S+): pid (\d+),", re.M)
+
+TWO_NODES = {
+    "name": "check-two",
+    "segment": {"mtu": 9000},
+    "timeouts": {"boot": 90, "silence": 45},
+    "nodes": [
+        {"name": "n1", "ip": "192.0.2.11", "id": 11, "roles": ["processor"], "memory": "128M"},
+        {"name": "n2", "ip": "192.0.2.12", "id": 12, "roles": ["memory", "storage", "grm"], "memory": "128M"},
+    ],
+}
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _variant(name, change):
+    data = json.loads(json.dumps(TWO_NODES))
+    data["name"] = name
+    change(data)
+    return data
+
+
+def _runs():
+    runs = [
+        dict(name="cluster-two-nodes", description=TWO_NODES,
+             args=["--then", "kill:n2", "--then", "sleep:1", "--hold", "2"], status=0,
+             lines=[r"^\[n1\] TESSERA: SERVING node=11$", r"^\[n2\] TESSERA: SERVING node=12$",
+                    r"^CLUSTER check-two: PASS n1=up n2=killed$"]),
+        dict(name="cluster-control-refused",
+             description=_variant("check-refused", lambda d: d["nodes"][1].update(
+                 config={"tessera.mode": "ready", "tessera.loglevel": "loud"})),
+             args=["--until-up"], status=1,
+             lines=[r"^\[n2\] TESSERA: BOOT REFUSED: configuration: tessera\.loglevel",
+                    r"^CLUSTER check-refused: FAIL \(n2: QEMU exited unexpectedly \(exit code 39\)"]),
+        dict(name="cluster-control-silent",
+             description=_variant("check-silent", lambda d: d["nodes"][1].update(config={"tessera.mode": "shell"})),
+             args=["--until-up", "--silence-timeout", "6"], status=1,
+             lines=[r"^CLUSTER check-silent: FAIL \(silence: n2 printed nothing for 6s before it was up\)"]),
+    ]
+    peer = dict(name="cluster-linux-peer", description={
+        "name": "check-peer", "timeouts": {"boot": 240, "silence": 120},
+        "nodes": [{"name": "t1", "ip": "192.0.2.21", "roles": ["processor", "memory", "grm"], "memory": "128M"},
+                  {"name": "p1", "kind": "linux", "ip": "192.0.2.31", "memory": "512M"}]},
+        args=["--until-up"], status=0,
+        lines=[r"^\[t1\] TESSERA: SERVING node=1$", r"^\[p1\] PEER: READY$", r"^CLUSTER check-peer: PASS"])
+    missing = [p for p in ("vmlinuz", "initramfs.cpio.gz") if not (LINUX_PEER / p).is_file()]
+    peer["skip"] = f"build/linux-peer/{missing[0]} missing (tools/linux-peer)" if missing else None
+    runs.append(peer)
+    return runs
+
+
+def judge(run, status, out, err):
+    """Problems of one finished launcher run (empty: it passed)."""
+    problems = []
+    if status != run["status"]:
+        problems.append(f"exit status {status}, expected {run['status']}")
+    for pattern in run["lines"]:
+        if not re.search(pattern, out, re.M):
+            problems.append(f"line /{pattern}/ missing")
+    pids = PID_RE.findall(err)
+    if len(pids) != len(run["description"]["nodes"]):
+        problems.append(f"{len(pids)} QEMU pids reported, expected {len(run['description']['nodes'])}")
+    for node, pid in pids:
+        if _alive(int(pid)):
+            problems.append(f"{node}'s QEMU (pid {pid}) outlived the launcher")
+            os.kill(int(pid), 9)
+    return problems
+
+
+def run_cluster_tier(tally, say, parse_unittest_summary, logs):
+    say("== cluster: launcher tests (fake QEMU) and real clusters (tools/tessera-cluster)")
+    result = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tools/cluster/tests",
+                             "-t", "tools/cluster"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    counts = parse_unittest_summary(result.stdout)
+    if counts is None:
+        say(result.stdout[-4000:])
+        tally.add(0, 1, failure="cluster: no unittest summary")
+    else:
+        passed, bad, skip = counts
+        if result.returncode != 0 and bad == 0:
+            bad = 1
+        if bad:
+            say(result.stdout[-6000:])
+        say(f"   cluster tests: {passed} passed, {bad} failed, {skip} skipped")
+        tally.add(passed, bad, skip, failure="cluster: unittest failures" if bad else None)
+    logs.mkdir(parents=True, exist_ok=True)
+    for run in _runs():
+        name = run["name"]
+        if run.get("skip"):
+            say(f"   SKIP {name}: {run['skip']}")
+            tally.add(0, 0, 1)
+            continue
+        path = logs / f"{name}.json"
+        path.write_text(json.dumps(run["description"], indent=1))
+        started = time.monotonic()
+        try:
+            proc = subprocess.run([sys.executable, str(LAUNCHER), str(path), "--log-dir", str(logs / name),
+                                   *run["args"]], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, timeout=300)
+            status, out, err = proc.returncode, proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired as e:
+            status, out, err = None, e.stdout or "", e.stderr or ""
+            out, err = (out.decode() if isinstance(out, bytes) else out), \
+                (err.decode() if isinstance(err, bytes) else err)
+        (logs / f"{name}.out").write_text(out + "\n--- stderr\n" + err)
+        problems = judge(run, status, out, err)
+        seconds = time.monotonic() - started
+        verdict = re.search(r"^CLUSTER \S+: .*$", out, re.M)
+        if problems:
+            say(f"   FAIL {name} ({seconds:.1f}s): {'; '.join(problems)}; output {logs.name}/{name}.out")
+            tally.add(0, 1, failure=f"{name}: {'; '.join(problems)}")
+        else:
+            say(f"   PASS {name} ({seconds:.1f}s: {verdict.group(0) if verdict else ''})")
+            tally.add(1, 0)
