@@ -11,6 +11,8 @@ Runs (one test each):
                             39) -> the launcher must FAIL naming n2's exit
   cluster-control-silent    planted: n2 boots to the shell and never
                             serves -> the launcher must FAIL on silence
+  cluster-sigint            a serving cluster SIGINTed from outside: exit
+                            130, every QEMU pid gone
   cluster-linux-peer        a Tessera node and a Linux peer up together;
                             skipped while build/linux-peer/ is missing
 """
@@ -101,6 +103,37 @@ def judge(run, status, out, err):
     return problems
 
 
+def sigint_run(logs):
+    """A serving cluster (no hold: it would run until stopped) gets SIGINT
+    from outside once both nodes are up: exit 130, and no QEMU left."""
+    path = logs / "cluster-sigint.json"
+    path.write_text(json.dumps(_variant("check-sigint", lambda d: None), indent=1))
+    proc = subprocess.Popen([sys.executable, str(LAUNCHER), str(path)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    err_lines = []
+    deadline = time.monotonic() + 120
+    try:
+        for line in proc.stderr:
+            err_lines.append(line)
+            if "all 2 nodes up" in line or time.monotonic() > deadline:
+                break
+        time.sleep(0.5)
+        proc.send_signal(2)
+        out, rest = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, rest = proc.communicate()
+    err = "".join(err_lines) + rest
+    (logs / "cluster-sigint.out").write_text(out + "\n--- stderr\n" + err)
+    run = dict(description={"nodes": [1, 2]}, status=130,
+               lines=[r"^\[n1\] TESSERA: SERVING node=11$", r"^\[n2\] TESSERA: SERVING node=12$",
+                      r"^CLUSTER check-sigint: FAIL \(interrupted\)$"])
+    problems = judge(run, proc.returncode, out, err)
+    if "all 2 nodes up" not in err:
+        problems.append("the nodes were not both up before the SIGINT")
+    return problems, out
+
+
 def run_cluster_tier(tally, say, parse_unittest_summary, logs):
     say("== cluster: launcher tests (fake QEMU) and real clusters (tools/tessera-cluster)")
     result = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tools/cluster/tests",
@@ -147,3 +180,11 @@ def run_cluster_tier(tally, say, parse_unittest_summary, logs):
         else:
             say(f"   PASS {name} ({seconds:.1f}s: {verdict.group(0) if verdict else ''})")
             tally.add(1, 0)
+    started = time.monotonic()
+    problems, _ = sigint_run(logs)
+    if problems:
+        say(f"   FAIL cluster-sigint: {'; '.join(problems)}; output {logs.name}/cluster-sigint.out")
+        tally.add(0, 1, failure=f"cluster-sigint: {'; '.join(problems)}")
+    else:
+        say(f"   PASS cluster-sigint ({time.monotonic() - started:.1f}s: SIGINT once up, exit 130, no QEMU left)")
+        tally.add(1, 0)
