@@ -20,7 +20,7 @@ endif
 CXX := g++
 PYTHON := python3
 
-KERNEL_DIRS := arch/$(ARCH) kernel drivers net
+KERNEL_DIRS := arch/$(ARCH) kernel drivers net managers
 KERNEL_SOURCES := $(sort $(shell find $(KERNEL_DIRS) -name '*.cpp' -o -name '*.S'))
 KERNEL_OBJECTS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SOURCES))
 LINKER_SCRIPT := arch/$(ARCH)/linker.ld
