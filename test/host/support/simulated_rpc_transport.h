@@ -16,7 +16,9 @@
 //             error NAKs the WRITE/READ and takes both ends to error.
 //   Datagram  no sequencing: the link's impairments reach the RPC layer
 //             (delay, loss, duplicates, reordering), to test what the
-//             endpoint does with them. A WRITE completes when posted.
+//             endpoint does with them. A WRITE completes when posted; a
+//             READ whose response is lost never completes (its exchange
+//             stays), so test flushes in Reliable mode.
 //
 // Time is virtual: advance(now_ns) delivers what is due and runs timers;
 // next_event_ns() says when something happens next.
