@@ -6,7 +6,8 @@
 
 namespace tessera {
 
-// Every Linux x86-64 errno (asm-generic/errno-base.h and errno.h), once:
+// Every Linux x86-64 errno (asm-generic/errno-base.h and errno.h; 41 and 58
+// are unused there), once:
 // X(member, value, "ENAME"). Members drop the leading E so that they never
 // collide with <errno.h> macros in host builds: Errno::INVAL is EINVAL (22).
 // E2BIG is spelled ARG_LIST_TOO_BIG; aliases (EWOULDBLOCK, EDEADLOCK,
@@ -46,6 +47,7 @@ namespace tessera {
     X(PIPE, 32, "EPIPE")                                                                                               \
     X(DOM, 33, "EDOM")                                                                                                 \
     X(RANGE, 34, "ERANGE")                                                                                             \
+    X(DEADLK, 35, "EDEADLK")                                                                                           \
     X(NAMETOOLONG, 36, "ENAMETOOLONG")                                                                                 \
     X(NOLCK, 37, "ENOLCK")                                                                                             \
     X(NOSYS, 38, "ENOSYS")                                                                                             \
@@ -103,6 +105,7 @@ namespace tessera {
     X(NOPROTOOPT, 92, "ENOPROTOOPT")                                                                                   \
     X(PROTONOSUPPORT, 93, "EPROTONOSUPPORT")                                                                           \
     X(SOCKTNOSUPPORT, 94, "ESOCKTNOSUPPORT")                                                                           \
+    X(OPNOTSUPP, 95, "EOPNOTSUPP")                                                                                     \
     X(PFNOSUPPORT, 96, "EPFNOSUPPORT")                                                                                 \
     X(AFNOSUPPORT, 97, "EAFNOSUPPORT")                                                                                 \
     X(ADDRINUSE, 98, "EADDRINUSE")                                                                                     \
@@ -139,7 +142,8 @@ namespace tessera {
     X(KEYREJECTED, 129, "EKEYREJECTED")                                                                                \
     X(OWNERDEAD, 130, "EOWNERDEAD")                                                                                    \
     X(NOTRECOVERABLE, 131, "ENOTRECOVERABLE")                                                                          \
-    X(RFKILL, 132, "ERFKILL")
+    X(RFKILL, 132, "ERFKILL")                                                                                          \
+    X(HWPOISON, 133, "EHWPOISON")
 
 enum class Errno : int32_t {
 #define TESSERA_ERRNO_MEMBER(member, value, name) member = value,

@@ -44,3 +44,16 @@ TEST(Checked, OverflowIsAnError)
     EXPECT_TRUE(checked_align_up<uint64_t>(~0ull - 1, 4096).is_error());
     EXPECT_EQ(checked_align_up<uint64_t>(4097, 4096).value(), 8192u);
 }
+
+TEST(Errno, EveryLinuxNumberHasItsName)
+{
+    // Linux x86-64 uses 1..133, all but 41 and 58; aliases share a number.
+    for (int32_t value = 1; value <= 133; ++value) {
+        if (value == 41 || value == 58)
+            continue;
+        EXPECT_STRNE(errno_name(static_cast<Errno>(value)), "E?") << value;
+    }
+    EXPECT_STREQ(errno_name(Errno::OPNOTSUPP), "EOPNOTSUPP");
+    EXPECT_STREQ(errno_name(Errno::DEADLK), "EDEADLK");
+    EXPECT_STREQ(errno_name(Errno::ARG_LIST_TOO_BIG), "E2BIG");
+}
