@@ -26,6 +26,11 @@ Tiers, in order:
            tools/tessera-cluster: two ready nodes serving, one killed, no
            QEMU left; planted refused and silent nodes it must fail
            (tools/cluster/check_cluster.py)
+  interop  two Linux peer guests (tools/linux-peer: Debian's kernel with
+           rdma_rxe) cabled by unix sockets: unmodified rping, rdma-peer's
+           every operation and size both ways at path MTU 1024 and 4096, its
+           out-of-bounds WRITE/READ, and a planted wrong-port connect that
+           the judge must fail
 
 Counting: each ctest test, each runner unittest, each KTAP case of a boot,
 and each boot's own verdict is one test; a skip (GTEST_SKIP, unittest
@@ -771,6 +776,30 @@ def run_boots(tally, specs=None):
                 tally.add(0, 1, failure=f"{name}: {detail}")
 
 
+def run_interop(tally):
+    say("== interop: Linux peer pairs (tools/linux-peer/interop.py)")
+    sys.path.insert(0, str(ROOT / "tools" / "linux-peer"))
+    import build as linux_peer_build  # noqa: E402  (tools/linux-peer/build.py)
+    import interop  # noqa: E402
+    # The judge's own tests on forged transcripts, one count each.
+    import unittest  # noqa: E402
+    suite = unittest.defaultTestLoader.discover(str(ROOT / "tools" / "linux-peer" / "tests"),
+                                                top_level_dir=str(ROOT / "tools" / "linux-peer"))
+    outcome = unittest.TextTestRunner(stream=open(os.devnull, "w")).run(suite)
+    bad = len(outcome.failures) + len(outcome.errors)
+    say(f"   {'PASS' if not bad else 'FAIL'} judge tests ({outcome.testsRun - bad} of {outcome.testsRun})")
+    tally.add(outcome.testsRun - bad, bad, failure=f"interop: {bad} judge tests failed" if bad else None)
+    try:
+        linux_peer_build.build()
+    except (linux_peer_build.BuildError, subprocess.CalledProcessError) as error:
+        say(f"   FAIL linux-peer build: {error}")
+        tally.add(0, 1, failure=f"interop: linux-peer build: {error}")
+        return
+    passed, failed, failures = interop.run_all(say, LOGS / "interop")
+    tally.add(passed, failed)
+    tally.failures.extend(f"interop: {failure}" for failure in failures)
+
+
 TIERS = [
     ("style", run_style),
     ("layers", run_layers),
@@ -779,6 +808,7 @@ TIERS = [
     ("runner", run_runner_tests),
     ("boot", run_boots),
     ("cluster", lambda tally: check_cluster.run_cluster_tier(tally, say, parse_unittest_summary, LOGS)),
+    ("interop", run_interop),
 ]
 
 

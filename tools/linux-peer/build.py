@@ -231,7 +231,8 @@ def gather(version: str, peer: Path):
     if not providers or not driver.is_file() or not BUSYBOX.is_file():
         raise BuildError(f"rxe provider or busybox missing: {PACKAGE_HINT}")
     libraries = set()
-    for binary in programs + providers:
+    # busybox-static needs none; a dynamic busybox would bring its own.
+    for binary in programs + providers + [BUSYBOX]:
         libraries.update(library_closure(binary))
     modules = module_closure(version)
     return programs, providers, driver, sorted(libraries), modules

@@ -144,8 +144,8 @@ public:
         int bytes = 128 << static_cast<int>(attr.path_mtu);
         say(format("rdma-peer: connected, path MTU %d, QPN 0x%x", bytes, qp()->qp_num));
         if (m_options.path_mtu && bytes != m_options.path_mtu)
-            throw Failure(format("path MTU is %d, expected %d (set the port MTU through eth0's MTU)", bytes,
-                m_options.path_mtu));
+            throw Failure(
+                format("path MTU is %d, expected %d (set the port MTU through eth0's MTU)", bytes, m_options.path_mtu));
     }
 
     void exchange_hello()
@@ -159,8 +159,8 @@ public:
         m_peer = receive_message();
         if (m_peer.type != MessageType::Hello)
             throw Failure(format("expected Hello, got %s", message_type_name(m_peer.type)));
-        say(format("rdma-peer: peer region va=0x%llx rkey=0x%x length=%u",
-            static_cast<unsigned long long>(m_peer.va), m_peer.rkey, m_peer.length));
+        say(format("rdma-peer: peer region va=0x%llx rkey=0x%x length=%u", static_cast<unsigned long long>(m_peer.va),
+            m_peer.rkey, m_peer.length));
     }
 
     void send_message(const Message& message)
@@ -184,8 +184,8 @@ public:
     }
 
     // Posts one work request on the send queue (always signalled).
-    void post_send(ibv_wr_opcode opcode, ibv_mr* mr, void* address, uint32_t length, uint64_t remote_va,
-        uint32_t rkey, uint32_t immediate)
+    void post_send(ibv_wr_opcode opcode, ibv_mr* mr, void* address, uint32_t length, uint64_t remote_va, uint32_t rkey,
+        uint32_t immediate)
     {
         ibv_sge sge {};
         sge.addr = reinterpret_cast<uintptr_t>(address);
@@ -218,8 +218,8 @@ public:
                 continue;
             }
             if (wc.status != expected)
-                throw Failure(format("send completion: %s, expected %s", ibv_wc_status_str(wc.status),
-                    ibv_wc_status_str(expected)));
+                throw Failure(format(
+                    "send completion: %s, expected %s", ibv_wc_status_str(wc.status), ibv_wc_status_str(expected)));
             return wc.status;
         }
     }
@@ -233,8 +233,8 @@ public:
                     m_receives.push_back(wc);
                     break;
                 }
-                throw Failure(format("unexpected send completion %s while waiting to receive",
-                    ibv_wc_status_str(wc.status)));
+                throw Failure(
+                    format("unexpected send completion %s while waiting to receive", ibv_wc_status_str(wc.status)));
             }
         }
         ibv_wc wc = m_receives.front();
@@ -379,8 +379,8 @@ void expect_cm_event(rdma_event_channel* channel, rdma_cm_event_type expected, d
     int status = event->status;
     rdma_ack_cm_event(event);
     if (type != expected)
-        throw Failure(format("%s: got %s (status %d), expected %s", step, cm_event_name(type), status,
-            cm_event_name(expected)));
+        throw Failure(
+            format("%s: got %s (status %d), expected %s", step, cm_event_name(type), status, cm_event_name(expected)));
 }
 
 rdma_conn_param connection_parameters()
@@ -539,8 +539,7 @@ void drive(Connection& c, const std::string& driver, const std::string& directio
         if (bad >= 0)
             throw Failure(format("%s READ %u: data differs at offset %ld", direction.c_str(), length, bad));
     }
-    c.say(format("rdma-peer: %s %s %u ok %.0fus", direction.c_str(), op_name(op), length,
-        seconds_since(start) * 1e6));
+    c.say(format("rdma-peer: %s %s %u ok %.0fus", direction.c_str(), op_name(op), length, seconds_since(start) * 1e6));
 }
 
 // The checking side: answers Expect and Fill until Turn or Done arrives;
@@ -549,8 +548,7 @@ MessageType respond(Connection& c, const std::string& direction)
 {
     for (;;) {
         Message message = c.receive_message();
-        if (message.type == MessageType::Turn || message.type == MessageType::Done
-            || message.type == MessageType::Oob)
+        if (message.type == MessageType::Turn || message.type == MessageType::Done || message.type == MessageType::Oob)
             return message.type;
         Message result;
         result.type = MessageType::Result;
@@ -559,8 +557,8 @@ MessageType respond(Connection& c, const std::string& direction)
         if (message.length > c.region_size()) {
             result.status = Status::TooLarge;
             c.send_message(result);
-            throw Failure(format("%s %s %u: larger than our region", direction.c_str(), op_name(message.op),
-                message.length));
+            throw Failure(
+                format("%s %s %u: larger than our region", direction.c_str(), op_name(message.op), message.length));
         }
         if (message.type == MessageType::Fill) {
             fill_pattern(c.region(), message.length, message.seed);
@@ -603,8 +601,8 @@ MessageType respond(Connection& c, const std::string& direction)
         }
         c.send_message(result);
         if (result.status != Status::Ok)
-            throw Failure(format("%s %s %u: status %d at %u", direction.c_str(), op_name(message.op),
-                message.length, static_cast<int>(result.status), result.detail));
+            throw Failure(format("%s %s %u: status %d at %u", direction.c_str(), op_name(message.op), message.length,
+                static_cast<int>(result.status), result.detail));
     }
 }
 
@@ -634,8 +632,8 @@ void run_oob_client(const Options& options, rdma_event_channel* channel)
         ibv_wr_opcode opcode = op == Op::Write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ;
         c->post_send(opcode, c->local_mr(), c->local(), 16, va, peer.rkey, 0);
         c->wait_send(IBV_WC_REM_ACCESS_ERR);
-        c->say(format("rdma-peer: out-of-bounds %s of 16 bytes at region end - 8: IBV_WC_REM_ACCESS_ERR ok",
-            op_name(op)));
+        c->say(
+            format("rdma-peer: out-of-bounds %s of 16 bytes at region end - 8: IBV_WC_REM_ACCESS_ERR ok", op_name(op)));
         rdma_disconnect(c->id());
         c->wait_disconnected(5);
     }
