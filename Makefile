@@ -37,7 +37,7 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-
 	-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -T $(LINKER_SCRIPT)
 
 .PHONY: all help deps defconfig olddefconfig menuconfig kernel iso run gdb check \
-	test-host bench format tidy readme layers compile_commands kernel-clang kernel-clang-control ubsan ubsan-control \
+	test-host bench format tidy readme layers compile_commands kernel-clang kernel-clang-control ubsan ubsan-control linux-peer \
 	clean distclean
 
 all: iso
@@ -237,11 +237,15 @@ gdb: deps
 
 # --- tests and benchmarks -------------------------------------------------
 # Defined once in scripts/test-host.sh, which make check runs too.
+# The Linux peer guest (tools/linux-peer/README.md); incremental.
+linux-peer:
+	$(Q)python3 tools/linux-peer/build.py
+
 test-host:
 	$(Q)scripts/test-host.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory iso ubsan ubsan-control
+	$(Q)$(MAKE) --no-print-directory iso ubsan ubsan-control linux-peer
 	$(Q)scripts/check.sh
 
 bench: deps

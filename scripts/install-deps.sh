@@ -14,6 +14,9 @@ PACKAGES=(
     linux-image-amd64
     git ca-certificates
     linux-source-6.1
+    # The Linux peer guest (tools/linux-peer) and its test programs.
+    rdma-core ibverbs-providers ibverbs-utils rdmacm-utils perftest
+    libibverbs-dev librdmacm-dev busybox-static iproute2
 )
 
 # One probe per package: a file it installs.
@@ -28,6 +31,10 @@ declare -A PROBE=(
     [linux-image-amd64]=/boot [git]=/usr/bin/git [ca-certificates]=/etc/ssl/certs
     # Linux's KTAP parser (tools/testing/kunit) checks our runner's verdicts.
     [linux-source-6.1]=/usr/src/linux-source-6.1.tar.xz
+    [rdma-core]=/usr/share/doc/rdma-core [ibverbs-providers]=/etc/libibverbs.d/rxe.driver
+    [ibverbs-utils]=/usr/bin/ibv_devinfo [rdmacm-utils]=/usr/bin/rping [perftest]=/usr/bin/ib_write_bw
+    [libibverbs-dev]=/usr/include/infiniband/verbs.h [librdmacm-dev]=/usr/include/rdma/rdma_cma.h
+    [busybox-static]=/bin/busybox [iproute2]=/usr/bin/rdma
 )
 
 missing=()

@@ -26,6 +26,11 @@ Tiers, in order:
            tools/tessera-cluster: two ready nodes serving, one killed, no
            QEMU left; planted refused and silent nodes it must fail
            (tools/cluster/check_cluster.py)
+  interop  two Linux peer guests (tools/linux-peer: Debian's kernel with
+           rdma_rxe) cabled by unix sockets: unmodified rping, rdma-peer's
+           every operation and size both ways at path MTU 1024 and 4096, its
+           out-of-bounds WRITE/READ, and a planted wrong-port connect that
+           the judge must fail
 
 Counting: each ctest test, each runner unittest, each KTAP case of a boot,
 and each boot's own verdict is one test; a skip (GTEST_SKIP, unittest
@@ -771,6 +776,37 @@ def run_boots(tally, specs=None):
                 tally.add(0, 1, failure=f"{name}: {detail}")
 
 
+def run_interop(tally):
+    say("== interop: Linux peer pairs (tools/linux-peer/interop.py)")
+    sys.path.insert(0, str(ROOT / "tools" / "linux-peer"))
+    import build as linux_peer_build  # noqa: E402  (tools/linux-peer/build.py)
+    import interop  # noqa: E402
+    # The judge's own tests on forged transcripts, one count each (in a
+    # child: their package name `tests` is the runner's too).
+    result = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tools/linux-peer/tests",
+                             "-t", "tools/linux-peer"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    counts = parse_unittest_summary(result.stdout)
+    if counts is None or (result.returncode != 0 and counts[1] == 0):
+        say(result.stdout[-4000:])
+        tally.add(0, 1, failure="interop: judge tests gave no clean unittest summary")
+    else:
+        passed, bad, skip = counts
+        if bad:
+            say(result.stdout[-4000:])
+        say(f"   judge tests: {passed} passed, {bad} failed, {skip} skipped")
+        tally.add(passed, bad, skip, failure="interop: judge test failures" if bad else None)
+    try:
+        linux_peer_build.build()
+    except (linux_peer_build.BuildError, subprocess.CalledProcessError) as error:
+        say(f"   FAIL linux-peer build: {error}")
+        tally.add(0, 1, failure=f"interop: linux-peer build: {error}")
+        return
+    passed, failed, failures = interop.run_all(say, LOGS / "interop")
+    tally.add(passed, failed)
+    tally.failures.extend(f"interop: {failure}" for failure in failures)
+
+
 TIERS = [
     ("style", run_style),
     ("layers", run_layers),
@@ -779,6 +815,7 @@ TIERS = [
     ("runner", run_runner_tests),
     ("boot", run_boots),
     ("cluster", lambda tally: check_cluster.run_cluster_tier(tally, say, parse_unittest_summary, LOGS)),
+    ("interop", run_interop),
 ]
 
 
