@@ -62,7 +62,7 @@ void reap_dead_threads(void*)
 
 WorkItem s_reap_work(reap_dead_threads, nullptr);
 
-constinit kstd::atomic<uint64_t> s_exit_delay_ns { 0 };
+constinit kstd::atomic<uint64_t> s_exit_hold_bound_ns { 0 };
 
 // The first runnable thread this CPU may run, taken off the queue. A thread
 // still on another CPU (woken before it finished switching away) is left
@@ -164,16 +164,22 @@ void Scheduler::exit_current()
     // for m_on_cpu to clear. We run on our own stack until then, and our
     // Thread stays alive through the scheduler's reference.
     WorkQueue::system().queue(s_reap_work);
-    if (uint64_t delay = s_exit_delay_ns.load(kstd::memory_order_relaxed); delay != 0) {
-        uint64_t until = uptime_ns() + delay;
-        while (uptime_ns() < until)
+    if (uint64_t bound = s_exit_hold_bound_ns.load(kstd::memory_order_acquire); bound != 0) {
+        // A selftest holds the exit here, on this CPU, until it has seen
+        // it (a fixed delay was missed when the host descheduled the
+        // observer's vCPU for longer than the delay).
+        uint64_t until = uptime_ns() + bound;
+        while (s_exit_hold_bound_ns.load(kstd::memory_order_acquire) != 0 && uptime_ns() < until)
             arch::relax();
     }
     schedule();
     panic("dead thread %s was scheduled", self.name());
 }
 
-void Scheduler::set_exit_delay_for_test(uint64_t ns) { s_exit_delay_ns.store(ns, kstd::memory_order_relaxed); }
+void Scheduler::set_exit_hold_for_test(uint64_t bound_ns)
+{
+    s_exit_hold_bound_ns.store(bound_ns, kstd::memory_order_release);
+}
 
 void Scheduler::wake(Thread& thread)
 {

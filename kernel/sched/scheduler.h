@@ -33,10 +33,11 @@ public:
     static void timer_tick();
     static void preempt_if_needed();
 
-    // Test hook: every exiting thread spins this long with interrupts off,
-    // after it is handed to the reaper and before it switches away, so a
-    // test can check that the reaper waits for the switch.
-    static void set_exit_delay_for_test(uint64_t ns);
+    // Test hook: while set (non-zero), every exiting thread spins with
+    // interrupts off, after it is handed to the reaper and before it
+    // switches away, until the hook is cleared or `bound_ns` has passed, so
+    // a test can check that the reaper waits for the switch.
+    static void set_exit_hold_for_test(uint64_t bound_ns);
 
     static bool is_running() { return s_running.load(kstd::memory_order_acquire); }
     static uint64_t context_switches();

@@ -142,12 +142,16 @@ void reaper_waits_for_the_switch_away()
 {
     KSKIP_IF(arch::cpu_count() < 2, "only one CPU online");
     settle();
-    Scheduler::set_exit_delay_for_test(30 * 1000000);
+    Scheduler::set_exit_hold_for_test(5 * ns_per_second);
     RefPtr<Thread> thread = KMUST(
         Thread::try_create("lifetime-slow-exit", exit_at_once, nullptr, arch::current_cpu_index() == 0 ? 1 : 0));
     bool dropped_while_on_cpu = false;
     bool saw_exit_in_progress = false;
-    uint64_t deadline = uptime_ns() + 2 * ns_per_second;
+    // The exit is held on its CPU until we release it, so however long the
+    // host deschedules this vCPU we see it; then we give the reaper 50 ms
+    // of chances to drop the thread too early before letting it go.
+    uint64_t deadline = uptime_ns() + 4 * ns_per_second;
+    uint64_t release_at = 0;
     while (uptime_ns() < deadline) {
         // Order: on_cpu first, so a reference seen gone afterwards was
         // dropped while the thread was still on its CPU.
@@ -155,15 +159,19 @@ void reaper_waits_for_the_switch_away()
         bool on_cpu = thread->m_on_cpu.load(kstd::memory_order_acquire);
         uint32_t references = thread->ref_count();
         if (dead && on_cpu) {
+            if (!saw_exit_in_progress)
+                release_at = uptime_ns() + 50 * 1000000;
             saw_exit_in_progress = true;
             if (references < 2)
                 dropped_while_on_cpu = true;
+            if (uptime_ns() >= release_at)
+                Scheduler::set_exit_hold_for_test(0);
         }
         if (dead && !on_cpu)
             break;
         sleep_ms(1); // lets the reaper run on this CPU
     }
-    Scheduler::set_exit_delay_for_test(0);
+    Scheduler::set_exit_hold_for_test(0);
     thread->join();
     KEXPECT(saw_exit_in_progress);
     KEXPECT(!dropped_while_on_cpu);
