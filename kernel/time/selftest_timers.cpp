@@ -262,14 +262,19 @@ void cancel_from_another_cpu()
         "timer-armer",
         [](void* argument) {
             auto& cross = *static_cast<CrossCancel*>(argument);
-            cross.timer->arm_after(50 * ns_per_ms);
+            // A second out: the join below must not outlast it even when
+            // the host deschedules our vCPUs (50 ms did, under load).
+            cross.timer->arm_after(ns_per_second);
             cross.armed.store(true);
         },
         &cross, last));
+    uint64_t deadline = uptime_ns() + ns_per_second;
     armer->join();
     KEXPECT(cross.armed.load());
     KEXPECT(timer.cancel());
-    sleep_ms(100);
+    // Past the deadline: a cancelled timer must not fire.
+    while (uptime_ns() < deadline + 50 * ns_per_ms)
+        sleep_ms(20);
     KEXPECT_EQ(firing.count.load(), 0u);
 }
 
