@@ -323,7 +323,11 @@ class Serves(FakeQemuCase):
     def test_serve_cpu_shows_a_busy_guest(self):
         r = self.serve([out([SERVE]), {"spin": 5}, {"hang": True}])
         self.assertEqual(r.verdict, "PASS", r.reason)
-        self.assertGreater(r.serve_cpu, 0.5)
+        # A spinner gets only its share of a loaded host (0.28-0.42 of a
+        # core measured at load 10 on 2 cores), so the bar is the one the
+        # serve scenarios hold an idle node under (MAX_IDLE_SERVE_CPU in
+        # tools/check.py): the measurement must tell busy from idle.
+        self.assertGreater(r.serve_cpu, 0.2)
 
     def test_exit_during_the_hold_fails_whatever_the_code(self):
         for code in (33, 0, 37):
