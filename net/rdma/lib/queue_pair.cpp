@@ -310,7 +310,7 @@ ErrorOr<void> QueuePair::post_send(const SendWr& wr)
     } else if (static_cast<uint8_t>(wr.opcode) > static_cast<uint8_t>(WrOpcode::RdmaRead)) {
         return Error(Errno::INVAL, "post_send: unsupported opcode");
     }
-    uint32_t local_access = wr.opcode == WrOpcode::RdmaRead ? access_local_write : 0;
+    uint32_t local_access = wr.opcode == WrOpcode::RdmaRead ? static_cast<uint32_t>(access_local_write) : 0u;
     TRY(check_sges(m_engine.memory_regions(), *m_pd, sges, local_access));
     m_sq.push(wqe);
     if (m_state == QpState::Err)
