@@ -72,8 +72,8 @@ void build(World& world)
     attr.dest_qp_num = 0x11;
     attr.rq_psn = 0;
     MUST(world.rc->modify(attr,
-        qp_attr_state | qp_attr_av | qp_attr_path_mtu | qp_attr_dest_qpn | qp_attr_rq_psn
-            | qp_attr_max_dest_rd_atomic | qp_attr_min_rnr_timer));
+        qp_attr_state | qp_attr_av | qp_attr_path_mtu | qp_attr_dest_qpn | qp_attr_rq_psn | qp_attr_max_dest_rd_atomic
+            | qp_attr_min_rnr_timer));
     attr.qp_state = QpState::Rts;
     attr.sq_psn = 0;
     attr.timeout = 1;

@@ -116,12 +116,13 @@ TEST_F(Corpus, EachBadPacketCountedUnderItsReason)
     }
     EXPECT_EQ(deliver(headers_short, DropReason::Short), 1u) << "shorter than its opcode's headers";
 
-    EXPECT_EQ(deliver(forge(Opcode::RcSendOnly, 0x100, {}, [](auto& h) { h.bth.pkey = 0x1234; }), DropReason::BadPkey), 1u);
-    EXPECT_EQ(deliver(forge(Opcode::RcSendOnly, 0x100, {}, [](auto& h) { h.bth.dest_qpn = 0x999; }),
-                  DropReason::UnknownQpn),
+    EXPECT_EQ(
+        deliver(forge(Opcode::RcSendOnly, 0x100, {}, [](auto& h) { h.bth.pkey = 0x1234; }), DropReason::BadPkey), 1u);
+    EXPECT_EQ(
+        deliver(forge(Opcode::RcSendOnly, 0x100, {}, [](auto& h) { h.bth.dest_qpn = 0x999; }), DropReason::UnknownQpn),
         1u);
-    EXPECT_EQ(deliver(forge(Opcode::RcSendOnly, 0x100, {}, [](auto& h) { h.bth.dest_qpn = 0; }), DropReason::UnknownQpn),
-        1u);
+    EXPECT_EQ(
+        deliver(forge(Opcode::RcSendOnly, 0x100, {}, [](auto& h) { h.bth.dest_qpn = 0; }), DropReason::UnknownQpn), 1u);
     EXPECT_EQ(deliver(forge(Opcode::UdSendOnly, 0x100, { 1 }), DropReason::WrongTransport), 1u);
     EXPECT_EQ(deliver(forge(Opcode::RcSendOnly, 0x100, {}, nullptr, Ipv4Address { { 192, 0, 2, 3 } }),
                   DropReason::WrongSource),
@@ -177,7 +178,8 @@ TEST_F(Corpus, ShortWriteFirstIsInvalidRequest)
         h.reth = { pair.b.va(0), pair.b.mr->rkey(), 4000 };
     });
     pair.b.engine->receive(Span<const uint8_t>(first.data(), first.size()), 0);
-    EXPECT_EQ(pair.b.engine->counters().nak_invalid_request_sent, 1u) << "non-last WRITE packets carry exactly path MTU";
+    EXPECT_EQ(pair.b.engine->counters().nak_invalid_request_sent, 1u)
+        << "non-last WRITE packets carry exactly path MTU";
     EXPECT_EQ(pair.b.buffer[0], 0);
 }
 

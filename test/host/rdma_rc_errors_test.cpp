@@ -31,7 +31,8 @@ TEST_P(RemoteAccess, NaksAndChangesNothing)
     Endpoint& a = pair.a;
     Endpoint& b = pair.b;
     // B exposes [4096, 4096 + 8192) of its buffer as a second MR.
-    MemoryRegion* exposed = MUST(b.engine->register_mr(*b.pd, b.buffer.data() + 4096, 0x7000000, 8192, param.mr_access));
+    MemoryRegion* exposed
+        = MUST(b.engine->register_mr(*b.pd, b.buffer.data() + 4096, 0x7000000, 8192, param.mr_access));
     fill_pattern(b.buffer, 0, b.buffer.size(), 9);
     fill_pattern(a.buffer, 0, a.buffer.size(), 10);
     std::vector<uint8_t> b_before = b.buffer;
@@ -62,13 +63,13 @@ INSTANTIATE_TEST_SUITE_P(Cases, RemoteAccess,
         AccessCase { "write_multi_packet_past_end", WrOpcode::RdmaWrite, 4096, 5000, false, all },
         AccessCase { "write_before_start", WrOpcode::RdmaWrite, -1, 16, false, all },
         AccessCase { "write_wrong_rkey", WrOpcode::RdmaWrite, 0, 16, true, all },
-        AccessCase { "write_without_remote_write", WrOpcode::RdmaWrite, 0, 16, false,
-            access_local_write | access_remote_read },
+        AccessCase {
+            "write_without_remote_write", WrOpcode::RdmaWrite, 0, 16, false, access_local_write | access_remote_read },
         AccessCase { "write_imm_past_end", WrOpcode::RdmaWriteWithImm, 8000, 300, false, all },
         AccessCase { "read_past_end", WrOpcode::RdmaRead, 100, 8192, false, all },
         AccessCase { "read_wrong_rkey", WrOpcode::RdmaRead, 0, 16, true, all },
-        AccessCase { "read_without_remote_read", WrOpcode::RdmaRead, 0, 16, false,
-            access_local_write | access_remote_write },
+        AccessCase {
+            "read_without_remote_read", WrOpcode::RdmaRead, 0, 16, false, access_local_write | access_remote_write },
         AccessCase { "address_wraps", WrOpcode::RdmaWrite, -0x7000000 - 8, 64, false, all }),
     [](const auto& info) { return std::string(info.param.name); });
 

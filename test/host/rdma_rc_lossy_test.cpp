@@ -28,11 +28,9 @@ class RcLossy : public ::testing::TestWithParam<LossCase> { };
 TEST_P(RcLossy, EveryMessageExactlyOnceInOrder)
 {
     LossCase param = GetParam();
-    LinkImpairments impairments { .loss = param.loss,
-        .duplicate = param.noise,
-        .reorder = param.noise,
-        .corrupt = param.noise,
-        .seed = param.seed };
+    LinkImpairments impairments {
+        .loss = param.loss, .duplicate = param.noise, .reorder = param.noise, .corrupt = param.noise, .seed = param.seed
+    };
     RdmaPair pair(impairments, impairments, slot_size * message_count);
     pair.connect({ .mtu = param.mtu, .timeout = 8 });
     Endpoint& a = pair.a;
@@ -74,9 +72,9 @@ TEST_P(RcLossy, EveryMessageExactlyOnceInOrder)
     const RoceCounters& ca = a.engine->counters();
     const RoceCounters& cb = b.engine->counters();
     SCOPED_TRACE(::testing::Message() << "a: retries " << ca.retries << " timeouts " << ca.retransmit_timeouts
-                                      << " drops " << ca.total_drops() << "; b: dup " << cb.duplicate_request
-                                      << " ooo " << cb.out_of_sequence_request << " drops " << cb.total_drops()
-                                      << " state " << qp_state_name(a.qp->state()));
+                                      << " drops " << ca.total_drops() << "; b: dup " << cb.duplicate_request << " ooo "
+                                      << cb.out_of_sequence_request << " drops " << cb.total_drops() << " state "
+                                      << qp_state_name(a.qp->state()));
     ASSERT_TRUE(finished) << a_done.size() << " of " << message_count << " sends, " << b_done.size() << " of "
                           << expected_recv.size() << " receives";
     for (size_t i = 0; i < message_count; ++i) {
@@ -185,8 +183,8 @@ TEST(RcFailure, RnrRetryExhausted)
 {
     RdmaPair pair;
     pair.connect({ .rnr_retry = 2, .min_rnr_timer = 1 });
-    MUST(pair.a.qp->post_send(make_wr(1, WrOpcode::RdmaWriteWithImm, pair.a.sge(0, 100), pair.b.va(0),
-        pair.b.mr->rkey())));
+    MUST(pair.a.qp->post_send(
+        make_wr(1, WrOpcode::RdmaWriteWithImm, pair.a.sge(0, 100), pair.b.va(0), pair.b.mr->rkey())));
     ASSERT_TRUE(pair.run_until([&] { return pair.a.cq->size() == 1; }));
     EXPECT_EQ(pair.a.drain()[0].status, WcStatus::RnrRetryExcErr);
     EXPECT_EQ(pair.a.engine->counters().rnr_nak_received, 3u);

@@ -12,8 +12,8 @@ using namespace tessera::test;
 namespace {
 
 constexpr size_t big = 4u << 20;
-const size_t s_sizes[] = { 1, 3, 4, 255, 256, 1000, 1023, 1024, 1025, 2047, 4095, 4096, 4097, 8192, 65536 + 7,
-    (1u << 20) + 3, big };
+const size_t s_sizes[]
+    = { 1, 3, 4, 255, 256, 1000, 1023, 1024, 1025, 2047, 4095, 4096, 4097, 8192, 65536 + 7, (1u << 20) + 3, big };
 
 struct Case {
     WrOpcode opcode;

@@ -46,9 +46,13 @@ TEST(WireFormat, HeadersAndSegmentation)
     RdmaPair pair({}, {}, 1 << 20);
     pair.connect({ .mtu = PathMtu::Mtu1024, .psn_a = 0xFFFFFE });
     uint32_t length = 2 * 1024 + 510; // FIRST, MIDDLE, LAST with 2 pad bytes
-    auto packets = capture(pair, [&] {
-        MUST(pair.a.qp->post_send(make_wr(1, WrOpcode::RdmaWrite, pair.a.sge(0, length), pair.b.va(64), pair.b.mr->rkey())));
-    }, 1);
+    auto packets = capture(
+        pair,
+        [&] {
+            MUST(pair.a.qp->post_send(
+                make_wr(1, WrOpcode::RdmaWrite, pair.a.sge(0, length), pair.b.va(64), pair.b.mr->rkey())));
+        },
+        1);
     ASSERT_EQ(packets.size(), 3u);
     const Opcode expected[] = { Opcode::RcWriteFirst, Opcode::RcWriteMiddle, Opcode::RcWriteLast };
     for (size_t i = 0; i < 3; ++i) {
@@ -87,9 +91,8 @@ TEST(WireFormat, AckRequestAtLeastEvery64AndWindowOf128)
     MUST(pair.b.qp->post_recv(make_recv(1, pair.b.sge(0, 1 << 19))));
     uint32_t packets_wanted = 300;
     std::vector<uint32_t> outstanding_max;
-    auto packets = capture(pair, [&] {
-        MUST(pair.a.qp->post_send(make_wr(1, WrOpcode::Send, pair.a.sge(0, 256 * packets_wanted))));
-    }, 1);
+    auto packets = capture(
+        pair, [&] { MUST(pair.a.qp->post_send(make_wr(1, WrOpcode::Send, pair.a.sge(0, 256 * packets_wanted)))); }, 1);
     ASSERT_EQ(packets.size(), packets_wanted);
     uint32_t since = 0;
     for (size_t i = 0; i < packets.size(); ++i) {
@@ -119,10 +122,14 @@ TEST(WireFormat, ReadRequestTakesOnePsnPerResponse)
     RdmaPair pair({}, {}, 1 << 20);
     pair.connect({ .mtu = PathMtu::Mtu1024, .psn_a = 10 });
     MUST(pair.b.qp->post_recv(make_recv(1, pair.b.sge(0, 64))));
-    auto packets = capture(pair, [&] {
-        MUST(pair.a.qp->post_send(make_wr(1, WrOpcode::RdmaRead, pair.a.sge(0, 5000), pair.b.va(0), pair.b.mr->rkey())));
-        MUST(pair.a.qp->post_send(make_wr(2, WrOpcode::Send, pair.a.sge(0, 8))));
-    }, 2);
+    auto packets = capture(
+        pair,
+        [&] {
+            MUST(pair.a.qp->post_send(
+                make_wr(1, WrOpcode::RdmaRead, pair.a.sge(0, 5000), pair.b.va(0), pair.b.mr->rkey())));
+            MUST(pair.a.qp->post_send(make_wr(2, WrOpcode::Send, pair.a.sge(0, 8))));
+        },
+        2);
     ASSERT_EQ(packets.size(), 2u);
     EXPECT_EQ(packets[0].parsed.transport.headers.bth.opcode, Opcode::RcReadRequest);
     EXPECT_EQ(packets[0].parsed.transport.headers.bth.psn, 10u);

@@ -13,8 +13,8 @@ namespace tessera::rdma {
 
 class MemoryRegion {
 public:
-    MemoryRegion(ProtectionDomain& pd, uint8_t* base, uint64_t virtual_address, uint64_t length, uint32_t access,
-        uint32_t key)
+    MemoryRegion(
+        ProtectionDomain& pd, uint8_t* base, uint64_t virtual_address, uint64_t length, uint32_t access, uint32_t key)
         : m_pd(pd)
         , m_base(base)
         , m_virtual_address(virtual_address)

@@ -48,7 +48,8 @@ ErrorOr<MemoryRegion*> MemoryRegionTable::register_region(
         slot = m_slots.size() - 1;
     }
     uint32_t key = static_cast<uint32_t>(slot) << 8 | next_tag();
-    m_slots[slot] = TRY(try_make_own<MemoryRegion>(pd, static_cast<uint8_t*>(base), virtual_address, length, access, key));
+    m_slots[slot]
+        = TRY(try_make_own<MemoryRegion>(pd, static_cast<uint8_t*>(base), virtual_address, length, access, key));
     pd.add_user();
     return m_slots[slot].ptr();
 }

@@ -20,10 +20,7 @@ namespace tessera::rdma {
 namespace {
 
 bool is_send(Opcode opcode) { return static_cast<uint8_t>(opcode) <= static_cast<uint8_t>(Opcode::RcSendOnlyImm); }
-bool is_write(Opcode opcode)
-{
-    return opcode >= Opcode::RcWriteFirst && opcode <= Opcode::RcWriteOnlyImm;
-}
+bool is_write(Opcode opcode) { return opcode >= Opcode::RcWriteFirst && opcode <= Opcode::RcWriteOnlyImm; }
 bool starts_message(Opcode opcode)
 {
     switch (opcode) {
@@ -322,7 +319,9 @@ void QueuePair::execute_read(const ReceivedPacket& packet, bool duplicate)
         response.aeth.msn = m_msn;
         uint64_t offset = static_cast<uint64_t>(index) * m_mtu;
         uint64_t size = length - offset < m_mtu ? length - offset : m_mtu;
-        Span<const uint8_t> payload = length == 0 ? Span<const uint8_t>() : Span<const uint8_t>(source.slice(static_cast<size_t>(offset), static_cast<size_t>(size)));
+        Span<const uint8_t> payload = length == 0
+            ? Span<const uint8_t>()
+            : Span<const uint8_t>(source.slice(static_cast<size_t>(offset), static_cast<size_t>(size)));
         transmit(response, payload);
     }
 }

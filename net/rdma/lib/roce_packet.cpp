@@ -22,8 +22,7 @@ ErrorOr<size_t> build_roce_packet(
 {
     if (out.size() < roce_overhead)
         return Error(Errno::NOSPC, "RoCE packet buffer too small");
-    size_t transport_size
-        = TRY(encode_packet(headers, payload, out.slice(roce_overhead, out.size() - roce_overhead)));
+    size_t transport_size = TRY(encode_packet(headers, payload, out.slice(roce_overhead, out.size() - roce_overhead)));
     size_t udp_size = udp_header_size + transport_size;
     Ipv4Header ip;
     ip.dscp_ecn = addressing.traffic_class;

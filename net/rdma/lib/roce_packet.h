@@ -17,7 +17,8 @@ namespace tessera::rdma {
 inline constexpr uint16_t roce_udp_port = 4791;
 inline constexpr size_t roce_overhead = 20 + 8; // IPv4 + UDP
 // The largest packet the engine builds: headers + 4096 bytes + pad + ICRC.
-inline constexpr size_t roce_max_packet_size = roce_overhead + bth_size + deth_size + reth_size + immdt_size + 4096 + 3 + icrc_size;
+inline constexpr size_t roce_max_packet_size
+    = roce_overhead + bth_size + deth_size + reth_size + immdt_size + 4096 + 3 + icrc_size;
 
 struct PacketAddressing {
     Ipv4Address source;
@@ -42,8 +43,8 @@ struct ParsedPacket {
 ParsedPacket parse_roce_packet(Span<const uint8_t> ip_packet, Ipv4Address local);
 
 // Builds the whole IPv4 packet into `out`; returns its size.
-ErrorOr<size_t> build_roce_packet(
-    const PacketAddressing& addressing, const TransportHeaders& headers, Span<const uint8_t> payload, Span<uint8_t> out);
+ErrorOr<size_t> build_roce_packet(const PacketAddressing& addressing, const TransportHeaders& headers,
+    Span<const uint8_t> payload, Span<uint8_t> out);
 
 // rxe's UDP source port for a flow label of 0: lqpn * rqpn folded to 20 bits,
 // then to 14 bits over 0xC000 (rdma_get_udp_sport in include/rdma/ib_verbs.h).

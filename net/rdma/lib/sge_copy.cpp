@@ -20,8 +20,8 @@ ErrorOr<Span<uint8_t>> resolve_sge(
 // Walks the SGEs covering [offset, offset + size) and calls
 // copy(sge bytes, message position) for each piece.
 template<typename Copy>
-ErrorOr<void> walk(const MemoryRegionTable& regions, const ProtectionDomain& pd, Span<const Sge> sges,
-    uint64_t offset, size_t size, uint32_t required_access, Copy copy)
+ErrorOr<void> walk(const MemoryRegionTable& regions, const ProtectionDomain& pd, Span<const Sge> sges, uint64_t offset,
+    size_t size, uint32_t required_access, Copy copy)
 {
     size_t done = 0;
     uint64_t start = 0;
@@ -71,17 +71,15 @@ ErrorOr<void> check_sges(
 ErrorOr<void> gather_from_sges(const MemoryRegionTable& regions, const ProtectionDomain& pd, Span<const Sge> sges,
     uint64_t offset, Span<uint8_t> out)
 {
-    return walk(regions, pd, sges, offset, out.size(), 0, [&](Span<uint8_t> piece, size_t position) {
-        memcpy(out.data() + position, piece.data(), piece.size());
-    });
+    return walk(regions, pd, sges, offset, out.size(), 0,
+        [&](Span<uint8_t> piece, size_t position) { memcpy(out.data() + position, piece.data(), piece.size()); });
 }
 
 ErrorOr<void> scatter_to_sges(const MemoryRegionTable& regions, const ProtectionDomain& pd, Span<const Sge> sges,
     uint64_t offset, Span<const uint8_t> data)
 {
-    return walk(regions, pd, sges, offset, data.size(), access_local_write, [&](Span<uint8_t> piece, size_t position) {
-        memcpy(piece.data(), data.data() + position, piece.size());
-    });
+    return walk(regions, pd, sges, offset, data.size(), access_local_write,
+        [&](Span<uint8_t> piece, size_t position) { memcpy(piece.data(), data.data() + position, piece.size()); });
 }
 
 } // namespace tessera::rdma

@@ -102,8 +102,9 @@ public:
         e.engine = MUST(RoceEngine::try_create({ .local_ip = ip, .seed = seed }, sink));
         e.pd = MUST(e.engine->alloc_pd());
         e.cq = MUST(e.engine->create_cq(4096));
-        QpInitAttr init { .qp_type = QpType::Rc, .pd = e.pd, .send_cq = e.cq, .recv_cq = e.cq,
-            .max_send_wr = 512, .max_recv_wr = 512 };
+        QpInitAttr init {
+            .qp_type = QpType::Rc, .pd = e.pd, .send_cq = e.cq, .recv_cq = e.cq, .max_send_wr = 512, .max_recv_wr = 512
+        };
         e.qp = MUST(e.engine->create_qp(init));
         e.buffer.assign(buffer_size, 0);
         e.mr = MUST(e.engine->register_mr(*e.pd, e.buffer.data(), 0x10000000 + seed * 0x1000000, buffer_size,
@@ -111,8 +112,8 @@ public:
         return e;
     }
 
-    static ErrorOr<void> bring_up(QueuePair& qp, Ipv4Address peer, uint32_t peer_qpn, uint32_t sq_psn,
-        uint32_t rq_psn, const ConnectOptions& options)
+    static ErrorOr<void> bring_up(QueuePair& qp, Ipv4Address peer, uint32_t peer_qpn, uint32_t sq_psn, uint32_t rq_psn,
+        const ConnectOptions& options)
     {
         QpAttr attr;
         attr.qp_state = QpState::Init;
