@@ -10,6 +10,7 @@
 
 using namespace tessera;
 using namespace tessera::test;
+using namespace tessera::test::roce;
 
 namespace {
 

@@ -16,7 +16,9 @@
 #include <simulated_link.h>
 #include <vector>
 
-namespace tessera::test {
+// Its own namespace: other harnesses (cm_test_harness.h) have a LinkSink too,
+// and two classes of one name are an ODR violation UBSan's vptr check catches.
+namespace tessera::test::roce {
 
 using namespace tessera::rdma;
 
@@ -230,4 +232,4 @@ inline RecvWr make_recv(uint64_t wr_id, Sge sge)
     return wr;
 }
 
-} // namespace tessera::test
+} // namespace tessera::test::roce
