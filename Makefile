@@ -38,7 +38,7 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-
 
 .PHONY: all help deps defconfig olddefconfig menuconfig kernel iso run gdb check \
 	test-host bench format tidy readme layers compile_commands kernel-clang kernel-clang-control ubsan ubsan-control linux-peer \
-	clean distclean
+	fuzz-roce fuzz-roce-planted clean distclean
 
 all: iso
 
@@ -51,6 +51,7 @@ help:
 	@echo "  make              build build/tessera.elf and build/tessera.iso"
 	@echo "  make defconfig | olddefconfig | menuconfig   build-time configuration (.config)"
 	@echo "  make test-host    host GoogleTest suites only (ASan + UBSan)"
+	@echo "  make fuzz-roce    libFuzzer on the RoCE receive path (FUZZ_SECONDS=20); fuzz-roce-planted: must find a planted bug"
 	@echo "  make format | tidy   clang-format / clang-tidy over the tree"
 	@echo "  make readme       put the last make check's counts into README.md"
 	@echo "  make layers       the #include arrows against layers.txt"
@@ -243,6 +244,13 @@ linux-peer:
 
 test-host:
 	$(Q)scripts/test-host.sh
+
+FUZZ_SECONDS ?= 20
+fuzz-roce:
+	$(Q)scripts/fuzz-roce.sh $(FUZZ_SECONDS)
+
+fuzz-roce-planted:
+	$(Q)scripts/fuzz-roce.sh --planted 60
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory iso ubsan ubsan-control linux-peer

@@ -177,6 +177,23 @@ def parse_ctest_junit(path):
     return passed, failed, skipped
 
 
+def run_fuzz(tally, seconds=20, planted_seconds=30):
+    say("== fuzz: libFuzzer on the RoCE receive path (scripts/fuzz-roce.sh)")
+    # The planted run must crash (the fuzzer can find a bounds bug), the real
+    # one must not; both in bounded time.
+    for name, args in (("planted bounds bug found", ["--planted", str(planted_seconds)]),
+                       (f"receive path, {seconds}s", [str(seconds)])):
+        result = subprocess.run(["scripts/fuzz-roce.sh", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        if result.returncode == 0:
+            say(f"   PASS fuzz: {name}")
+            tally.add(1, 0)
+        else:
+            say(result.stdout[-4000:])
+            say(f"   FAIL fuzz: {name}")
+            tally.add(0, 1, failure=f"fuzz: {name}")
+
+
 def run_runner_tests(tally):
     say("== runner: tools/runner tests (fake QEMU)")
     result = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tools/runner/tests",
@@ -812,6 +829,7 @@ TIERS = [
     ("layers", run_layers),
     ("clang", run_clang),
     ("host", run_host),
+    ("fuzz", run_fuzz),
     ("runner", run_runner_tests),
     ("boot", run_boots),
     ("cluster", lambda tally: check_cluster.run_cluster_tier(tally, say, parse_unittest_summary, LOGS)),
