@@ -77,6 +77,9 @@ public:
     uint16_t size() const { return m_size; }
     uint16_t free_count() const { return m_free_count; }
     bool broken() const { return m_broken; }
+    // The head the next submit() will return (meaningful while free_count() > 0),
+    // so a caller can fill the buffer that belongs to that descriptor first.
+    uint16_t next_free_head() const { return m_free_head; }
 
     // Posts a chain of `segments` and makes it available to the device.
     // ENOSPC: fewer free descriptors than segments. EINVAL: no segments. EIO:
