@@ -230,8 +230,13 @@ void VirtioNetDevice::drain_receive()
             counters().rx_dropped.fetch_add(1, kstd::memory_order_relaxed);
         } else {
             Tap tap = m_tap.load(kstd::memory_order_acquire);
-            if (tap == nullptr || !tap(m_tap_context.load(kstd::memory_order_relaxed), frame.value()))
+            if (tap != nullptr && tap(m_tap_context.load(kstd::memory_order_relaxed), frame.value())) {
+                // Consumed by a selftest: counted as deliver() would.
+                counters().rx_frames.fetch_add(1, kstd::memory_order_relaxed);
+                counters().rx_bytes.fetch_add(frame.value().size(), kstd::memory_order_relaxed);
+            } else {
                 deliver(frame.value());
+            }
         }
         if (post_receive_buffer(buffer).is_error()) {
             broken("receive repost");
