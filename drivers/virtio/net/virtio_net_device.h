@@ -18,6 +18,7 @@
 #include <drivers/virtio/virtio_dma.h>
 #include <drivers/virtio/virtio_pci_transport.h>
 #include <kernel/lib/optional.h>
+#include <kernel/lib/own_ptr.h>
 #include <kernel/locking/spinlock.h>
 #include <kernel/sched/wait_queue.h>
 #include <net/device/net_device.h>
@@ -64,7 +65,7 @@ private:
     ErrorOr<void> set_up_msix();
     ErrorOr<void> set_up_intx();
     ErrorOr<void> set_up_queue(
-        uint16_t index, uint16_t msix_vector, OwnDma& memory, SplitVirtqueue*& queue, uint16_t& notify_off);
+        uint16_t index, uint16_t msix_vector, OwnDma& memory, OwnPtr<SplitVirtqueue>& queue, uint16_t& notify_off);
     ErrorOr<void> post_receive_buffer(uint16_t buffer);
     void wake_worker();
     static void worker_entry(void* self);
@@ -89,7 +90,7 @@ private:
     // Receive side: touched only by the worker once started.
     OwnDma m_rx_ring_memory;
     OwnDma m_rx_buffers;
-    SplitVirtqueue* m_rx { nullptr };
+    OwnPtr<SplitVirtqueue> m_rx;
     uint16_t m_rx_notify_off { 0 };
     uint16_t m_rx_buffer_of_head[virtqueue_max_size] {};
 
@@ -97,7 +98,7 @@ private:
     Spinlock<LockRank::NetDevice> m_tx_lock;
     OwnDma m_tx_ring_memory;
     OwnDma m_tx_buffers;
-    SplitVirtqueue* m_tx TA_GUARDED_BY(m_tx_lock) { nullptr };
+    OwnPtr<SplitVirtqueue> m_tx TA_GUARDED_BY(m_tx_lock);
     uint16_t m_tx_notify_off { 0 };
     kstd::atomic<bool> m_corrupt_transmit { false };
 
