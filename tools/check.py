@@ -50,8 +50,10 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -347,11 +349,32 @@ def scenarios():
     bench = "tessera.mode=boot-bench"
     # The pci_msi suite's devices (drivers/pci/README.md): edu raises MSIs,
     # virtio-net-pci has an MSI-X table. The NIC has no netdev (QEMU warns
-    # "has no peer" and nothing leaves the VM) and no option ROM to load.
-    pci_devices = ["-device", "edu", "-device", "virtio-net-pci,romfile="]
+    # "has no peer" and nothing leaves the VM) and no option ROM to load;
+    # it is legacy-only (disable-modern=on), so the virtio-net driver leaves
+    # it to pci_msi. Then the virtio_net suite's two cabled NICs, jumbo-capable.
+    pci_devices = ["-device", "edu", "-device", "virtio-net-pci,romfile=,disable-modern=on"] + nic_pair()
+    virtio_msix = r"^    # virtio-net0 interrupts: MSI-X rx [1-9]"
     out = [
         scenario("selftest-seabios-smp2", "bios", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
-                 expect_lines=[r"^    # 2 CPUs online$"], clock_marks=True, extra=pci_devices),
+                 expect_lines=[r"^    # 2 CPUs online$", virtio_msix], clock_marks=True, extra=pci_devices),
+        # The same NICs without MSI-X (vectors=0) and without host_mtu: the
+        # driver runs on INTx and the jumbo case skips.
+        scenario("selftest-virtio-net-intx", "bios", 2, "256M", f"{selftest} tessera.selftest=virtio_net",
+                 success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_lines=[r"^    # virtio-net0 interrupts: INTx rx 0 tx 0 intx [1-9]",
+                               r"^    ok \d+ jumbo_frames_cross_byte_exact # SKIP MTU below 9000"],
+                 expect_skips=["virtio_net.jumbo_frames_cross_byte_exact"],
+                 extra=nic_pair(host_mtu=None, vectors=0)),
+        # Negative control: NIC0 flips a byte of every frame it sends; the
+        # byte-exact cases must fail (and the planted-fault case still pass).
+        scenario("control-virtio-corrupt-tx", "bios", 2, "256M",
+                 f"{selftest} tessera.selftest=virtio_net tessera.inject=virtio-corrupt-tx",
+                 success_line=r"^TESSERA: SELFTESTS PASSED$",
+                 expect_failure=r"^not ok 2 virtio_net\.minimum_frames_cross_byte_exact; "
+                                r"not ok 3 virtio_net\.full_frames_cross_byte_exact; "
+                                r"not ok 4 virtio_net\.jumbo_frames_cross_byte_exact; "
+                                r"not ok 6 virtio_net\.burst_of_1000_arrives_in_order; ",
+                 extra=nic_pair()),
         scenario("selftest-ovmf-smp2", "uefi", config=selftest, success_line=r"^TESSERA: SELFTESTS PASSED$",
                  expect_lines=[r"^    # 2 CPUs online$"], clock_marks=True, extra=pci_devices),
         # QEMU's default CPU has no SMEP/SMAP; "max" has both, so the paging
@@ -730,7 +753,36 @@ def result_log(spec):
     return LOGS / f"{spec['name']}.log"
 
 
+# A scenario's QEMU arguments may name NETDIR: a fresh temporary directory per
+# run, for the unix sockets of its -netdev dgram cables, removed afterwards.
+NETDIR = "{netdir}"
+
+
+def nic_pair(host_mtu=9000, vectors=None):
+    """Two modern virtio-net NICs cabled to each other: a -netdev dgram pair
+    whose unix sockets are each other's remote (drivers/virtio/README.md).
+    vectors=0 makes QEMU offer no MSI-X, so the driver falls back to INTx."""
+    options = ",romfile=,disable-legacy=on" + (f",host_mtu={host_mtu}" if host_mtu else "") + \
+        (f",vectors={vectors}" if vectors is not None else "")
+    out = []
+    for end, (local, remote) in enumerate((("a", "b"), ("b", "a"))):
+        out += ["-netdev", f"dgram,id=cable{end},local.type=unix,local.path={NETDIR}/{local},"
+                           f"remote.type=unix,remote.path={NETDIR}/{remote}",
+                "-device", f"virtio-net-pci,netdev=cable{end}{options}"]
+    return out
+
+
 def run_scenario(spec):
+    if any(NETDIR in argument for argument in spec["extra"]):
+        netdir = tempfile.mkdtemp(prefix=f"tessera-{spec['name']}-")
+        try:
+            return run_scenario_in(dict(spec, extra=[a.replace(NETDIR, netdir) for a in spec["extra"]]))
+        finally:
+            shutil.rmtree(netdir, ignore_errors=True)
+    return run_scenario_in(spec)
+
+
+def run_scenario_in(spec):
     LOGS.mkdir(parents=True, exist_ok=True)
     options = qemu_run.RunOptions(
         iso=str(spec["iso"] or ISO), firmware=spec["firmware"], smp=spec["smp"], memory=spec["memory"],

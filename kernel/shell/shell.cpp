@@ -8,6 +8,7 @@
 #include <kernel/platform/exit.h>
 #include <kernel/sched/scheduler.h>
 #include <kernel/shell/shell.h>
+#include <kernel/shell/shell_command.h>
 #include <kernel/time/clock.h>
 
 namespace tessera {
@@ -93,9 +94,11 @@ void shell_run()
         StringView command(line);
         if (command.is_empty())
             continue;
-        if (command == "help")
-            console_print("commands: uptime, cpus, mem, irq, config, poweroff\n");
-        else if (command == "uptime")
+        if (command == "help") {
+            console_print("commands: uptime, cpus, mem, irq, config, poweroff");
+            shell_print_registered_commands();
+            console_print("\n");
+        } else if (command == "uptime")
             print_uptime();
         else if (command == "cpus")
             print_cpus();
@@ -108,7 +111,9 @@ void shell_run()
         else if (command == "poweroff") {
             console_print("powering off\n");
             platform_exit(ExitCode::Success);
-        } else
+        } else if (auto function = shell_find_command(line))
+            function();
+        else
             console_print("unknown command '%s'; try 'help'\n", line);
     }
 }

@@ -128,7 +128,8 @@ TEST(NodeConfig, EnumValuesAndNames)
         { "schedule-under-spinlock", FaultInjection::ScheduleUnderSpinlock },
         { "mutex-irqs-off", FaultInjection::MutexInterruptsOff },
         { "console-recursion", FaultInjection::ConsoleRecursion },
-        { "fail-irq-in-capture", FaultInjection::FailIrqInCapture }, { "skip-from-irq", FaultInjection::SkipFromIrq } };
+        { "fail-irq-in-capture", FaultInjection::FailIrqInCapture }, { "skip-from-irq", FaultInjection::SkipFromIrq },
+        { "virtio-corrupt-tx", FaultInjection::VirtioCorruptTx } };
     for (auto [name, inject] : injects) {
         auto result = apply(std::string("tessera.inject=") + name);
         ASSERT_TRUE(result.ok);
@@ -142,7 +143,7 @@ TEST(NodeConfig, EnumValuesAndNames)
     EXPECT_STREQ(role_name(static_cast<Role>(0x30)), "?");
     EXPECT_STREQ(boot_mode_name(static_cast<BootMode>(9)), "?");
     EXPECT_STREQ(log_level_name(static_cast<LogLevel>(9)), "?");
-    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(18)), "?");
+    EXPECT_STREQ(fault_injection_name(static_cast<FaultInjection>(19)), "?");
 }
 
 TEST(NodeConfig, LaterSettingsOverrideEarlierAndCallsLayer)

@@ -26,6 +26,8 @@ constexpr uint8_t header_type = 0x0e;
 constexpr uint8_t bar0 = 0x10;
 constexpr uint8_t secondary_bus = 0x19; // type 1 (bridge) header
 constexpr uint8_t capabilities_pointer = 0x34;
+constexpr uint8_t interrupt_line = 0x3c; // the ISA IRQ the firmware routed INTx to; 0xff: none
+constexpr uint8_t interrupt_pin = 0x3d; // 1-4 for INTA-INTD; 0: no INTx
 } // namespace pci_register
 
 // [PCI Local Bus 3.0]: 6.2.2 "Device control" (command) and 6.2.3 "Device status".

@@ -96,9 +96,10 @@ bool lookup_name(StringView value, const char* const (&names)[N], T& result)
 constexpr const char* role_names[] = { "processor", "memory", "storage", "grm" };
 constexpr const char* boot_mode_names[] = { "shell", "ready", "selftest", "boot-bench" };
 constexpr const char* log_level_names[] = { "debug", "info", "warn", "error" };
-constexpr const char* fault_injection_names[] = { "none", "fault", "fail", "hang", "overflow", "fail-expect", "fail-eq",
-    "fail-must", "fail-thread", "fail-late-thread", "stuck-thread", "panic-race", "mutex-under-spinlock",
-    "schedule-under-spinlock", "mutex-irqs-off", "console-recursion", "fail-irq-in-capture", "skip-from-irq" };
+constexpr const char* fault_injection_names[]
+    = { "none", "fault", "fail", "hang", "overflow", "fail-expect", "fail-eq", "fail-must", "fail-thread",
+          "fail-late-thread", "stuck-thread", "panic-race", "mutex-under-spinlock", "schedule-under-spinlock",
+          "mutex-irqs-off", "console-recursion", "fail-irq-in-capture", "skip-from-irq", "virtio-corrupt-tx" };
 
 // Each setter validates `value` completely before writing into `config`, and
 // on failure fills in diagnostic.reason and returns false.

@@ -56,6 +56,7 @@ enum class FaultInjection : uint8_t {
     // A timer callback fails while the interrupted case thread holds a capture.
     FailIrqInCapture,
     SkipFromIrq, // A timer callback calls selftest_skip() while the case runs.
+    VirtioCorruptTx, // The first virtio-net NIC flips a byte of every frame it sends.
 };
 
 struct Ipv4Address {
