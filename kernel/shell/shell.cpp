@@ -14,6 +14,36 @@ namespace tessera {
 
 namespace {
 
+struct RegisteredCommand {
+    const char* name;
+    const char* help;
+    ShellCommandFunction function;
+};
+
+constexpr size_t max_registered_commands = 8;
+// Written only by init functions, before the shell runs; read by the shell.
+RegisteredCommand s_commands[max_registered_commands];
+size_t s_command_count = 0;
+
+const RegisteredCommand* find_registered(StringView name)
+{
+    for (size_t i = 0; i < s_command_count; ++i) {
+        if (name == s_commands[i].name)
+            return &s_commands[i];
+    }
+    return nullptr;
+}
+
+void print_help()
+{
+    console_print("commands: uptime, cpus, mem, irq, config, poweroff");
+    for (size_t i = 0; i < s_command_count; ++i)
+        console_print(", %s", s_commands[i].name);
+    console_print("\n");
+    for (size_t i = 0; i < s_command_count; ++i)
+        console_print("  %-10s %s\n", s_commands[i].name, s_commands[i].help);
+}
+
 char read_char() { return console_input_read(); }
 
 size_t read_line(char* line, size_t capacity)
@@ -83,6 +113,16 @@ void print_config()
 
 } // namespace
 
+ErrorOr<void> shell_register_command(const char* name, const char* help, ShellCommandFunction function)
+{
+    if (find_registered(StringView(name)) != nullptr)
+        return Error(Errno::EXIST, "shell: command already registered");
+    if (s_command_count == max_registered_commands)
+        return Error(Errno::NOSPC, "shell: command table full");
+    s_commands[s_command_count++] = { name, help, function };
+    return {};
+}
+
 void shell_run()
 {
     console_print("\nTessera is up. Type 'help' for commands; Ctrl-A X leaves QEMU.\n");
@@ -94,7 +134,7 @@ void shell_run()
         if (command.is_empty())
             continue;
         if (command == "help")
-            console_print("commands: uptime, cpus, mem, irq, config, poweroff\n");
+            print_help();
         else if (command == "uptime")
             print_uptime();
         else if (command == "cpus")
@@ -108,7 +148,9 @@ void shell_run()
         else if (command == "poweroff") {
             console_print("powering off\n");
             platform_exit(ExitCode::Success);
-        } else
+        } else if (const RegisteredCommand* registered = find_registered(command))
+            registered->function();
+        else
             console_print("unknown command '%s'; try 'help'\n", line);
     }
 }
