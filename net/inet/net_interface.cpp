@@ -52,8 +52,8 @@ void NetInterface::on_frame(void* context, Span<const uint8_t> frame)
 {
     auto& self = *static_cast<NetInterface*>(context);
     uint64_t now = uptime_ns();
-    auto delivery = self.m_interface.with(
-        [&](OwnPtr<Ipv4Interface>& interface) { return interface->receive_frame(frame, now); });
+    auto delivery
+        = self.m_interface.with([&](OwnPtr<Ipv4Interface>& interface) { return interface->receive_frame(frame, now); });
     // Outside the lock: the handler may send, and may take outer locks.
     if (delivery.has_value())
         delivery->invoke();
@@ -131,8 +131,8 @@ void NetInterface::print_status()
     auto const& ip = m_config.ip.octets;
     auto const& mac = m_config.mac.octets;
     auto u = [](uint64_t value) { return static_cast<unsigned long long>(value); };
-    console_print("%s: inet %u.%u.%u.%u/%u ether %02x:%02x:%02x:%02x:%02x:%02x mtu %u\n", m_device.name(), ip[0],
-        ip[1], ip[2], ip[3], m_config.prefix_length, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], m_config.mtu);
+    console_print("%s: inet %u.%u.%u.%u/%u ether %02x:%02x:%02x:%02x:%02x:%02x mtu %u\n", m_device.name(), ip[0], ip[1],
+        ip[2], ip[3], m_config.prefix_length, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], m_config.mtu);
     console_print("  rx: %llu frames %llu bytes; arp %llu requests %llu replies; ipv4 %llu; icmp echo %llu "
                   "requests %llu replies; udp %llu\n",
         u(c.rx_frames), u(c.rx_bytes), u(c.rx_arp_requests), u(c.rx_arp_replies), u(c.rx_ipv4),

@@ -48,8 +48,8 @@ ErrorOr<void> net_stack_init()
     s_primary.store(interface);
     auto const& ip = config.ip.octets;
     auto const& mac = interface_config.mac.octets;
-    infoln("net: %s up: %u.%u.%u.%u/%u ether %02x:%02x:%02x:%02x:%02x:%02x mtu %u", device->name(), ip[0], ip[1],
-        ip[2], ip[3], config.prefix_length, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], interface_config.mtu);
+    infoln("net: %s up: %u.%u.%u.%u/%u ether %02x:%02x:%02x:%02x:%02x:%02x mtu %u", device->name(), ip[0], ip[1], ip[2],
+        ip[3], config.prefix_length, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], interface_config.mtu);
     return {};
 }
 

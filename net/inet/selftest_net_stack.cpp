@@ -91,8 +91,8 @@ void record_udp(void* context, Span<const uint8_t> ip_packet, const UdpReceiveIn
     memcpy(log.payload, info.payload.data(), log.payload_size);
     log.info = info;
     if (log.reply_from != nullptr)
-        log.reply_result = log.reply_from->udp_send(info.source_ip, info.destination_port, info.source_port,
-            info.payload);
+        log.reply_result
+            = log.reply_from->udp_send(info.source_ip, info.destination_port, info.source_port, info.payload);
     log.count.fetch_add(1);
 }
 

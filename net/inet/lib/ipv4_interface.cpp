@@ -23,10 +23,7 @@ uint32_t to_host(Ipv4Address ip)
         | static_cast<uint32_t>(ip.octets[2]) << 8 | ip.octets[3];
 }
 
-uint32_t prefix_mask(uint8_t prefix_length)
-{
-    return prefix_length == 0 ? 0 : ~0u << (32 - prefix_length);
-}
+uint32_t prefix_mask(uint8_t prefix_length) { return prefix_length == 0 ? 0 : ~0u << (32 - prefix_length); }
 
 bool is_group_mac(MacAddress mac) { return (mac.octets[0] & 1) != 0; }
 
@@ -40,11 +37,14 @@ ArpCachePolicy arp_policy(const Ipv4InterfaceConfig& config)
 
 } // namespace
 
-Ipv4Interface::Ipv4Interface(const Ipv4InterfaceConfig& config, TransmitFunction transmit, void* transmit_context)
+Ipv4Interface::Ipv4Interface(const Ipv4InterfaceConfig& config, TransmitFunction transmit, void* transmit_context,
+    Vector<uint8_t> scratch, Vector<uint8_t> slot_storage)
     : m_config(config)
     , m_transmit(transmit)
     , m_transmit_context(transmit_context)
     , m_arp_cache(arp_policy(config))
+    , m_scratch(kstd::move(scratch))
+    , m_slot_storage(kstd::move(slot_storage))
 {
 }
 
@@ -59,11 +59,13 @@ ErrorOr<OwnPtr<Ipv4Interface>> Ipv4Interface::try_create(
         return Error(Errno::INVAL, "inet: ARP needs at least one request and 1..64 pending slots");
     if (transmit == nullptr)
         return Error(Errno::INVAL, "inet: no transmit function");
-    auto interface = TRY(try_make_own<Ipv4Interface>(config, transmit, transmit_context));
     size_t frame_size = config.mtu + ethernet_header_size;
-    TRY(interface->m_scratch.try_resize(frame_size));
-    TRY(interface->m_slot_storage.try_resize(frame_size * config.pending_slots));
-    return interface;
+    Vector<uint8_t> scratch;
+    Vector<uint8_t> slot_storage;
+    TRY(scratch.try_resize(frame_size));
+    TRY(slot_storage.try_resize(frame_size * config.pending_slots));
+    return try_make_own<Ipv4Interface>(
+        config, transmit, transmit_context, kstd::move(scratch), kstd::move(slot_storage));
 }
 
 Span<uint8_t> Ipv4Interface::slot_buffer(size_t index)

@@ -101,7 +101,9 @@ public:
     Optional<MacAddress> arp_lookup(Ipv4Address ip, uint64_t now_ns) { return m_arp_cache.lookup(ip, now_ns); }
     size_t pending_packet_count() const;
 
-    Ipv4Interface(const Ipv4InterfaceConfig& config, TransmitFunction transmit, void* transmit_context);
+    // Use try_create(); public for try_make_own.
+    Ipv4Interface(const Ipv4InterfaceConfig& config, TransmitFunction transmit, void* transmit_context,
+        Vector<uint8_t> scratch, Vector<uint8_t> slot_storage);
 
 private:
     struct PendingSlot {
@@ -141,8 +143,8 @@ private:
     void receive_arp(Span<const uint8_t> packet, uint64_t now_ns);
     Optional<UdpDelivery> receive_ipv4(Span<const uint8_t> packet, MacAddress source_mac);
     void receive_icmp(Span<const uint8_t> ip_packet, size_t header_size, bool to_broadcast, MacAddress source_mac);
-    Optional<UdpDelivery> receive_udp(Span<const uint8_t> ip_packet, size_t header_size, Ipv4Address source,
-        Ipv4Address destination);
+    Optional<UdpDelivery> receive_udp(
+        Span<const uint8_t> ip_packet, size_t header_size, Ipv4Address source, Ipv4Address destination);
 
     Ipv4InterfaceConfig m_config;
     TransmitFunction m_transmit;
