@@ -61,6 +61,7 @@ TEST(NodeConfig, Defaults)
     EXPECT_EQ(config.node_id, 1);
     EXPECT_EQ(config.ip, (Ipv4Address { { 192, 0, 2, 1 } }));
     EXPECT_EQ(config.prefix_length, 24);
+    EXPECT_FALSE(config.ip_configured); // A placeholder: the network stack stays down.
     EXPECT_EQ(config.grm, (Ipv4Address { { 192, 0, 2, 1 } }));
     EXPECT_EQ(config.mode, BootMode::Shell);
     EXPECT_EQ(config.log_level, LogLevel::Info);
@@ -228,7 +229,9 @@ TEST(NodeConfig, IpAddresses)
     ASSERT_TRUE(result.ok);
     EXPECT_EQ(result.config.ip, (Ipv4Address { { 255, 255, 255, 255 } }));
     EXPECT_EQ(result.config.prefix_length, 32);
+    EXPECT_TRUE(result.config.ip_configured);
     EXPECT_EQ(result.config.grm, (Ipv4Address { { 1, 2, 3, 4 } }));
+    EXPECT_FALSE(apply("tessera.grm=1.2.3.4").config.ip_configured);
 
     expect_rejected("tessera.ip=192.0.2.13", "tessera.ip", "has no /prefix");
     for (char const* bad : { "192.0.2.13/33", "192.0.2.13/", "192.0.2.13/-1", "192.0.2.13/024", "192.0.2.256/24",

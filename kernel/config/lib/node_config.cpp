@@ -163,6 +163,7 @@ bool set_ip(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
     }
     config.ip = address;
     config.prefix_length = static_cast<uint8_t>(prefix);
+    config.ip_configured = true;
     return true;
 }
 

@@ -72,6 +72,9 @@ struct NodeConfig {
     uint16_t node_id;
     Ipv4Address ip;
     uint8_t prefix_length;
+    // True once `tessera.ip` was given: the default address is only a
+    // placeholder, and the network stack stays down without a real one.
+    bool ip_configured;
     Ipv4Address grm;
     BootMode mode;
     LogLevel log_level;
