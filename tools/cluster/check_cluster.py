@@ -13,8 +13,12 @@ Runs (one test each):
                             serves -> the launcher must FAIL on silence
   cluster-sigint            a serving cluster SIGINTed from outside: exit
                             130, every QEMU pid gone
-  cluster-linux-peer        a Tessera node and a Linux peer up together;
-                            skipped while build/linux-peer/ is missing
+  cluster-linux-ping        a Linux peer pings a Tessera node 3 times (ARP,
+                            ICMP echo, virtio-net against Linux's stack)
+  cluster-control-ping-nobody
+                            planted: the peer pings an address nobody has;
+                            ping exits 1 -> the launcher must FAIL
+  (the Linux runs are skipped while build/linux-peer/ is missing)
 """
 import json
 import os
@@ -73,15 +77,27 @@ def _runs():
              args=["--until-up", "--silence-timeout", "6"], status=1,
              lines=[r"^CLUSTER check-silent: FAIL \(silence: n2 printed nothing for 6s before it was up\)"]),
     ]
-    peer = dict(name="cluster-linux-peer", description={
-        "name": "check-peer", "timeouts": {"boot": 240, "silence": 120},
-        "nodes": [{"name": "t1", "ip": "192.0.2.21", "roles": ["processor", "memory", "grm"], "memory": "128M"},
-                  {"name": "p1", "kind": "linux", "ip": "192.0.2.31", "memory": "512M"}]},
-        args=["--until-up"], status=0,
-        lines=[r"^\[t1\] TESSERA: SERVING node=1$", r"^\[p1\] PEER: READY$", r"^CLUSTER check-peer: PASS"])
-    missing = [p for p in ("vmlinuz", "initramfs.cpio.gz") if not (LINUX_PEER / p).is_file()]
-    peer["skip"] = f"build/linux-peer/{missing[0]} missing (tools/linux-peer)" if missing else None
-    runs.append(peer)
+    # A Linux peer pings a Tessera node over the segment: ARP, ICMP echo
+    # and the virtio-net driver, against Linux's own stack.
+    def peer_run(name, target, status, lines):
+        run = dict(name=name, description={
+            "name": name, "timeouts": {"boot": 240, "silence": 120, "total": 400},
+            "nodes": [{"name": "t1", "ip": "192.0.2.21", "roles": ["processor", "memory", "grm"], "memory": "128M"},
+                      {"name": "p1", "kind": "linux", "ip": "192.0.2.31", "memory": "512M",
+                       "run": f"ping -c 3 -W 5 {target}"}]},
+            args=["--expect", "p1:^PEER: EXIT"], status=status, lines=lines)
+        missing = [p for p in ("vmlinuz", "initramfs.cpio.gz") if not (LINUX_PEER / p).is_file()]
+        run["skip"] = f"build/linux-peer/{missing[0]} missing (tools/linux-peer)" if missing else None
+        return run
+
+    runs.append(peer_run("cluster-linux-ping", "192.0.2.21", 0,
+                         [r"^\[t1\] TESSERA: SERVING node=1$", r"^\[p1\] PEER: READY$",
+                          r"^\[p1\] 3 packets transmitted, 3 packets received, 0% packet loss$",
+                          r"^CLUSTER cluster-linux-ping: PASS"]))
+    # Planted: nobody has 192.0.2.99, so ping fails and so must the run.
+    runs.append(peer_run("cluster-control-ping-nobody", "192.0.2.99", 1,
+                         [r"^\[p1\] 3 packets transmitted, 0 packets received",
+                          r"^CLUSTER cluster-control-ping-nobody: FAIL \(p1: PEER: EXIT 1"]))
     return runs
 
 

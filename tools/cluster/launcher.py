@@ -258,6 +258,10 @@ class Cluster:
             exit_match = LINUX_EXIT.match(part)
             if exit_match and run.node.kind == "linux":
                 run.peer_exit = int(exit_match.group(1))
+                # Judged at the line, not at QEMU's exit: an --expect on
+                # this very line must not end the run as a PASS first.
+                if run.peer_exit != 0:
+                    self._fail(run, f"PEER: EXIT {run.peer_exit}")
 
     def _fail(self, run: NodeRun, reason: str) -> None:
         if run.failure is None:

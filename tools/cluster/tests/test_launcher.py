@@ -213,6 +213,18 @@ class LauncherTest(unittest.TestCase):
                         description=self.describe(nodes))
         self.assertFails(r, r"peer: PEER: EXIT 1\)")
 
+    def test_a_failing_peer_command_fails_even_when_an_expect_sees_its_exit(self):
+        # Found by make check: --expect 'p1:^PEER: EXIT' matched "PEER: EXIT
+        # 1" and the run passed before QEMU's exit was judged.
+        kernel = self.dir / "vmlinuz"
+        kernel.write_bytes(b"")
+        nodes = [{"name": "peer", "kind": "linux", "ip": "192.0.2.50", "run": "false"}]
+        r = self.launch({"peer": [{"out": "PEER: READY\n"}, {"sleep": 0.3}, {"out": "PEER: EXIT 1\n"},
+                                  {"sleep": 2}, {"exit": 0}]},
+                        "--linux-kernel", str(kernel), "--linux-initrd", str(kernel), "--expect", "peer:^PEER: EXIT",
+                        description=self.describe(nodes))
+        self.assertFails(r, r"peer: PEER: EXIT 1\)")
+
     def test_usage_errors_exit_2(self):
         r = self.launch({}, "--until-up", description=self.describe([{"name": "a", "ip": "10.1.1.1"}]))
         self.assertEqual(r.returncode, 2)
