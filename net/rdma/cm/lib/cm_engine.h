@@ -110,6 +110,7 @@ public:
     uint64_t next_deadline_ns() const;
 
     Optional<CmEvent> take_event() { return m_events.pop(); }
+    size_t pending_events() const { return m_events.size(); }
     const CmCounters& counters() const { return m_counters; }
     // For tests and diagnostics; Free for an unknown ID.
     CmState state_of(CmConnectionId id) const;
