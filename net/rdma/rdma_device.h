@@ -116,8 +116,10 @@ public:
     // Active side, blocking: REQ, REP, RTU. ECONNREFUSED on a REJ (the reason
     // is logged), ETIMEDOUT when the CM gives up or at timeout_ns, or the
     // CM's error (EINVAL, ENOSPC, the QP's).
-    ErrorOr<RdmaConnection*> connect(
-        Ipv4Address peer, uint16_t port, const rdma::RdmaConnectParams& params, uint64_t timeout_ns);
+    // `reject_reason`, if given, receives the REJ's reason on ECONNREFUSED
+    // (8: nobody listens on the port; 28: the listener refused).
+    ErrorOr<RdmaConnection*> connect(Ipv4Address peer, uint16_t port, const rdma::RdmaConnectParams& params,
+        uint64_t timeout_ns, uint16_t* reject_reason = nullptr);
     // DREQ/DREP (blocking up to timeout_ns), then releases the connection:
     // the pointer is dead after this returns, whatever it returns. The QP
     // stays in ERR until the CM's timewait ends.
@@ -154,9 +156,11 @@ private:
     static void on_timer(void* context);
     static void on_work(void* context);
     static void on_completion(rdma::CompletionQueue& cq, void* context);
-    // After the node ran under the lock: arm the timer for its deadline and
-    // queue the worker if it is due now or has events to hand out.
-    void schedule(uint64_t deadline_ns, bool events_pending);
+    // Under the lock, after the node ran: polls it (what was posted goes
+    // out), arms the timer for its deadline and queues the worker if it is
+    // due now or has events to hand out.
+    void poll_and_schedule_locked() TA_REQUIRES(m_lock);
+    void schedule_locked() TA_REQUIRES(m_lock);
     void run_worker();
     void handle_event(const rdma::RdmaEvent& event);
     RdmaConnection* allocate_connection();
@@ -184,28 +188,13 @@ private:
 template<typename F>
 decltype(auto) RdmaDevice::with_node(F f)
 {
-    uint64_t deadline = 0;
-    bool events = false;
-    auto finish = [&](rdma::RdmaNode& node) {
-        node.poll(uptime_ns());
-        deadline = node.next_deadline_ns();
-        events = node.has_events();
-    };
+    SpinlockGuard guard(m_lock);
     if constexpr (kstd::is_same_v<decltype(f(*m_node)), void>) {
-        {
-            SpinlockGuard guard(m_lock);
-            f(*m_node);
-            finish(*m_node);
-        }
-        schedule(deadline, events);
+        f(*m_node);
+        poll_and_schedule_locked();
     } else {
-        auto result = [&] {
-            SpinlockGuard guard(m_lock);
-            auto value = f(*m_node);
-            finish(*m_node);
-            return value;
-        }();
-        schedule(deadline, events);
+        auto result = f(*m_node);
+        poll_and_schedule_locked();
         return result;
     }
 }

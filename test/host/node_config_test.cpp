@@ -365,3 +365,28 @@ TEST(NodeConfig, FormatTruncatesAndReportsFullLength)
     EXPECT_NE(std::string(buffer).find("selftest=" + std::string(31, 'z')), std::string::npos);
     EXPECT_EQ(std::string(buffer).find(std::string(32, 'z')), std::string::npos);
 }
+
+namespace {
+
+TEST(NodeConfig, RdmaSelftest)
+{
+    EXPECT_EQ(default_node_config().rdma_selftest.role, RdmaSelftestRole::None);
+    auto listen = apply("tessera.rdma.selftest=listen:7174");
+    ASSERT_TRUE(listen.ok);
+    EXPECT_EQ(listen.config.rdma_selftest.role, RdmaSelftestRole::Listen);
+    EXPECT_EQ(listen.config.rdma_selftest.port, 7174);
+    auto connect = apply("tessera.rdma.selftest=connect:192.0.2.21:18515");
+    ASSERT_TRUE(connect.ok);
+    EXPECT_EQ(connect.config.rdma_selftest.role, RdmaSelftestRole::Connect);
+    EXPECT_EQ(connect.config.rdma_selftest.port, 18515);
+    EXPECT_EQ(connect.config.rdma_selftest.peer, (Ipv4Address { { 192, 0, 2, 21 } }));
+    EXPECT_EQ(apply("tessera.rdma.selftest=listen:7 tessera.rdma.selftest=none").config.rdma_selftest.role,
+        RdmaSelftestRole::None);
+    for (const char* bad : { "listen", "listen:", "listen:0", "listen:65536", "listen:x", "connect:192.0.2.1",
+             "connect:192.0.2:5", "connect:192.0.2.1:", "serve:5", "" }) {
+        SCOPED_TRACE(bad);
+        expect_rejected(std::string("tessera.rdma.selftest=") + bad, "tessera.rdma.selftest");
+    }
+}
+
+} // namespace

@@ -222,6 +222,45 @@ bool set_selftest(NodeConfig& config, StringView value, ConfigDiagnostic& diagno
     return true;
 }
 
+bool set_rdma_selftest(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
+{
+    constexpr const char* usage = "is not none, listen:PORT or connect:A.B.C.D:PORT (port 1..65535)";
+    RdmaSelftestConfig parsed {};
+    uint32_t port = 0;
+    if (value == StringView("none")) {
+        config.rdma_selftest = parsed;
+        return true;
+    }
+    size_t colon = value.find(':');
+    if (colon == StringView::npos) {
+        set_reason_about_value(diagnostic, value, usage);
+        return false;
+    }
+    StringView verb = value.substring(0, colon);
+    StringView rest = value.substring(colon + 1);
+    if (verb == StringView("listen")) {
+        parsed.role = RdmaSelftestRole::Listen;
+    } else if (verb == StringView("connect")) {
+        parsed.role = RdmaSelftestRole::Connect;
+        size_t second = rest.find(':');
+        if (second == StringView::npos || !parse_ipv4(rest.substring(0, second), parsed.peer)) {
+            set_reason_about_value(diagnostic, value, usage);
+            return false;
+        }
+        rest = rest.substring(second + 1);
+    } else {
+        set_reason_about_value(diagnostic, value, usage);
+        return false;
+    }
+    if (!parse_decimal(rest, 65535, false, port) || port == 0) {
+        set_reason_about_value(diagnostic, value, usage);
+        return false;
+    }
+    parsed.port = static_cast<uint16_t>(port);
+    config.rdma_selftest = parsed;
+    return true;
+}
+
 struct Setting {
     StringView key;
     Setter set;
@@ -236,6 +275,7 @@ constexpr Setting settings[] = {
     { "tessera.loglevel", set_log_level },
     { "tessera.inject", set_inject },
     { "tessera.selftest", set_selftest },
+    { "tessera.rdma.selftest", set_rdma_selftest },
 };
 
 Error fail(ConfigDiagnostic& diagnostic, StringView key, const char* what)

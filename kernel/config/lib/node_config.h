@@ -67,6 +67,21 @@ struct Ipv4Address {
 
 constexpr size_t selftest_filter_capacity = 32; // 31 characters and a NUL.
 
+// `tessera.rdma.selftest`: a boot-time RDMA check for cluster tests
+// (net/rdma/rdma_selftest.cpp): serve one connection, or make one and
+// check SEND/RECV, WRITE and READ, printing `rdma: PASS ...`/`rdma: FAIL ...`.
+enum class RdmaSelftestRole : uint8_t {
+    None,
+    Listen, // listen:PORT
+    Connect, // connect:A.B.C.D:PORT
+};
+
+struct RdmaSelftestConfig {
+    RdmaSelftestRole role;
+    Ipv4Address peer; // Connect
+    uint16_t port;
+};
+
 struct NodeConfig {
     uint8_t roles;
     uint16_t node_id;
@@ -81,6 +96,7 @@ struct NodeConfig {
     FaultInjection inject;
     // `all` or the name of one selftest suite; always NUL-terminated.
     char selftest_filter[selftest_filter_capacity];
+    RdmaSelftestConfig rdma_selftest;
 
     constexpr bool has_role(Role role) const { return (roles & static_cast<uint8_t>(role)) != 0; }
 };
