@@ -299,8 +299,8 @@ void run_client(RdmaDevice& device, Ipv4Address peer, uint16_t port)
         return;
     }
     // The server boots alongside: REJ 8 (not listening yet) and silence
-    // (not up yet) are retried for a while.
-    uint64_t give_up = deadline_after_ns(45 * ns_per_second);
+    // (not up yet) are retried for 20 s.
+    uint64_t give_up = deadline_after_ns(20 * ns_per_second);
     RdmaConnection* connection = nullptr;
     uint16_t reason = 0;
     Error last(Errno::TIMEDOUT, "never tried");

@@ -13,6 +13,11 @@ Runs (one test each):
                             serves -> the launcher must FAIL on silence
   cluster-sigint            a serving cluster SIGINTed from outside: exit
                             130, every QEMU pid gone
+  cluster-rdma              two Tessera nodes, tessera.rdma.selftest listen/connect:
+                            RDMA CM connect, SEND/RECV + WRITE + READ of 1..64K
+                            bytes with checksums, disconnect: `rdma: PASS` on both
+  cluster-rdma-refused      planted: the client connects to a port nobody listens
+                            on -> it must print the REJ 8 failure (and no PASS)
   cluster-linux-ping        a Linux peer pings a Tessera node 3 times (ARP,
                             ICMP echo, virtio-net against Linux's stack)
   cluster-control-ping-nobody
@@ -77,6 +82,27 @@ def _runs():
              args=["--until-up", "--silence-timeout", "6"], status=1,
              lines=[r"^CLUSTER check-silent: FAIL \(silence: n2 printed nothing for 6s before it was up\)"]),
     ]
+    rdma = {
+        "name": "check-rdma", "segment": {"mtu": 9000}, "timeouts": {"boot": 120, "silence": 90},
+        "nodes": [{"name": "s1", "ip": "192.0.2.41", "id": 41, "roles": ["processor"], "memory": "128M",
+                   "config": {"tessera.rdma.selftest": "listen:7174"}},
+                  {"name": "c1", "ip": "192.0.2.42", "id": 42, "roles": ["memory", "storage", "grm"],
+                   "memory": "128M", "config": {"tessera.rdma.selftest": "connect:192.0.2.41:7174"}}]}
+    rdma_args = ["--expect", "c1:^rdma: (PASS|FAIL)"]
+    runs.append(dict(name="cluster-rdma", description=rdma, args=rdma_args + ["--expect", "s1:^rdma: (PASS|FAIL)"],
+                     status=0, absent=[r"^\[\w+\] rdma: FAIL"],
+                     lines=[r"^\[c1\] rdma: PASS connect\+send/recv\+write\+read sizes 1,1000,4096,65536 "
+                            r"to 192\.0\.2\.41:7174$",
+                            r"^\[s1\] rdma: PASS served one connection on port 7174 \(9 messages\)$",
+                            r"^\[c1\] .*rdma: rxe0 up on virtio-net0: 192\.0\.2\.42 active MTU 4096",
+                            r"^CLUSTER check-rdma: PASS"]))
+    refused = json.loads(json.dumps(rdma))
+    refused["name"] = "check-rdma-refused"
+    refused["nodes"][1]["config"]["tessera.rdma.selftest"] = "connect:192.0.2.41:7175"
+    runs.append(dict(name="cluster-rdma-refused", description=refused, args=rdma_args, status=0,
+                     absent=[r"^\[c1\] rdma: PASS"],
+                     lines=[r"^\[c1\] rdma: FAIL connect:192\.0\.2\.41:7175: rejected \(REJ 8\)$",
+                            r"^CLUSTER check-rdma-refused: PASS"]))
     # A Linux peer pings a Tessera node over the segment: ARP, ICMP echo
     # and the virtio-net driver, against Linux's own stack.
     def peer_run(name, target, status, lines):
@@ -109,6 +135,9 @@ def judge(run, status, out, err):
     for pattern in run["lines"]:
         if not re.search(pattern, out, re.M):
             problems.append(f"line /{pattern}/ missing")
+    for pattern in run.get("absent", []):
+        if re.search(pattern, out, re.M):
+            problems.append(f"line /{pattern}/ present")
     pids = PID_RE.findall(err)
     if len(pids) != len(run["description"]["nodes"]):
         problems.append(f"{len(pids)} QEMU pids reported, expected {len(run['description']['nodes'])}")
