@@ -79,12 +79,12 @@ struct Resources {
     rdma::MemoryRegion* mr { nullptr };
     uint8_t* buffer { nullptr };
 
+    // One check runs per boot (server or client), so one static buffer
+    // serves it; it stays registered for the rest of the boot.
     ErrorOr<void> create(RdmaDevice& device)
     {
-        buffer = new (kstd::nothrow) uint8_t[region_size];
-        if (buffer == nullptr)
-            return Error(Errno::NOMEM, "rdma check buffer");
-        memset(buffer, 0, region_size);
+        static uint8_t s_buffer[region_size];
+        buffer = s_buffer;
         cq = TRY(device.create_cq(64));
         return device.with_node([&](RdmaNode& node) -> ErrorOr<void> {
             pd = TRY(node.engine().alloc_pd());
@@ -218,6 +218,7 @@ void run_server(RdmaDevice& device, uint16_t port)
     auto* server = new (kstd::nothrow) Server;
     if (server == nullptr || server->resources.create(device).is_error()) {
         console_print("rdma: FAIL listen:%u: no resources\n", port);
+        delete server; // nothing refers to it yet
         return;
     }
     server->port = port;
@@ -226,6 +227,7 @@ void run_server(RdmaDevice& device, uint16_t port)
     server->callbacks.on_disconnected = server_on_disconnected;
     if (auto result = device.listen(port, server->callbacks, server); result.is_error()) {
         console_print("rdma: FAIL listen:%u: %s\n", port, describe(result.error()));
+        delete server; // not registered
         return;
     }
     console_print("rdma: listening on port %u\n", port);

@@ -17,6 +17,10 @@ GsiMadPort::GsiMadPort(RoceEngine& engine, RdmaNodeCounters& counters)
 {
 }
 
+// The static analyzer loses track of which ErrorOr union member is live on
+// TRY's error path and reports a leak that cannot happen (as in
+// net/rdma/cm/lib/cm_engine.cpp; host tests under ASan cover the path).
+// NOLINTBEGIN(clang-analyzer-cplusplus.NewDeleteLeaks)
 ErrorOr<OwnPtr<GsiMadPort>> GsiMadPort::try_create(
     RoceEngine& engine, size_t receive_buffers, size_t send_slots, RdmaNodeCounters& counters)
 {
@@ -48,6 +52,8 @@ ErrorOr<OwnPtr<GsiMadPort>> GsiMadPort::try_create(
         TRY(port->post_receive(i));
     return port;
 }
+
+// NOLINTEND(clang-analyzer-cplusplus.NewDeleteLeaks)
 
 GsiMadPort::~GsiMadPort()
 {
