@@ -390,3 +390,26 @@ TEST(NodeConfig, RdmaSelftest)
 }
 
 } // namespace
+
+TEST(NodeConfig, PeersAndRpcSelftest)
+{
+    EXPECT_EQ(default_node_config().peer_count, 0);
+    EXPECT_EQ(default_node_config().rpc_selftest_calls, 0u);
+    auto three = apply("tessera.peers=192.0.2.11,192.0.2.12,192.0.2.13 tessera.rpc.selftest=50");
+    ASSERT_TRUE(three.ok);
+    ASSERT_EQ(three.config.peer_count, 3);
+    EXPECT_EQ(three.config.peers[0], (Ipv4Address { { 192, 0, 2, 11 } }));
+    EXPECT_EQ(three.config.peers[2], (Ipv4Address { { 192, 0, 2, 13 } }));
+    EXPECT_EQ(three.config.rpc_selftest_calls, 50u);
+    EXPECT_EQ(apply("tessera.peers=192.0.2.11").config.peer_count, 1);
+    EXPECT_EQ(apply("tessera.peers=192.0.2.11 tessera.peers=").config.peer_count, 0);
+    for (const char* bad : { "192.0.2.1,", ",192.0.2.1", "192.0.2", "192.0.2.1,,192.0.2.2",
+             "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9" }) {
+        SCOPED_TRACE(bad);
+        expect_rejected(std::string("tessera.peers=") + bad, "tessera.peers");
+    }
+    for (const char* bad : { "", "x", "-1", "1000001" }) {
+        SCOPED_TRACE(bad);
+        expect_rejected(std::string("tessera.rpc.selftest=") + bad, "tessera.rpc.selftest");
+    }
+}

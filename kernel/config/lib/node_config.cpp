@@ -261,6 +261,44 @@ bool set_rdma_selftest(NodeConfig& config, StringView value, ConfigDiagnostic& d
     return true;
 }
 
+bool set_peers(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
+{
+    Ipv4Address parsed[max_peers] {};
+    size_t count = 0;
+    while (!value.is_empty()) {
+        size_t comma = value.find(',');
+        StringView item = comma == StringView::npos ? value : value.substring(0, comma);
+        if (count == max_peers || !parse_ipv4(item, parsed[count])) {
+            set_reason_about_value(
+                diagnostic, value, "is not a list of up to 8 dotted IPv4 addresses, comma separated");
+            return false;
+        }
+        ++count;
+        if (comma == StringView::npos)
+            break;
+        value = value.substring(comma + 1);
+        if (value.is_empty()) {
+            set_reason_about_value(diagnostic, value, "ends with a comma");
+            return false;
+        }
+    }
+    for (size_t i = 0; i < max_peers; ++i)
+        config.peers[i] = parsed[i];
+    config.peer_count = static_cast<uint8_t>(count);
+    return true;
+}
+
+bool set_rpc_selftest(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
+{
+    uint32_t calls = 0;
+    if (!parse_decimal(value, max_rpc_selftest_calls, false, calls)) {
+        set_reason_about_value(diagnostic, value, "is not a number of calls in 0..1000000");
+        return false;
+    }
+    config.rpc_selftest_calls = calls;
+    return true;
+}
+
 struct Setting {
     StringView key;
     Setter set;
@@ -276,6 +314,8 @@ constexpr Setting settings[] = {
     { "tessera.inject", set_inject },
     { "tessera.selftest", set_selftest },
     { "tessera.rdma.selftest", set_rdma_selftest },
+    { "tessera.peers", set_peers },
+    { "tessera.rpc.selftest", set_rpc_selftest },
 };
 
 Error fail(ConfigDiagnostic& diagnostic, StringView key, const char* what)

@@ -82,6 +82,12 @@ struct RdmaSelftestConfig {
     uint16_t port;
 };
 
+// `tessera.peers=A.B.C.D,...`: the other nodes of the cluster, for RPC over
+// RoCE (net/rpc/rpc_service.h). `tessera.rpc.selftest=N`: ping every peer N
+// times at boot and print `rpc: PASS ...` / `rpc: FAIL ...`.
+constexpr size_t max_peers = 8;
+constexpr uint32_t max_rpc_selftest_calls = 1000000;
+
 struct NodeConfig {
     uint8_t roles;
     uint16_t node_id;
@@ -97,6 +103,9 @@ struct NodeConfig {
     // `all` or the name of one selftest suite; always NUL-terminated.
     char selftest_filter[selftest_filter_capacity];
     RdmaSelftestConfig rdma_selftest;
+    Ipv4Address peers[max_peers];
+    uint8_t peer_count;
+    uint32_t rpc_selftest_calls; // 0: no RPC selftest
 
     constexpr bool has_role(Role role) const { return (roles & static_cast<uint8_t>(role)) != 0; }
 };
