@@ -57,7 +57,11 @@ struct Peer;
 
 class PeerHook final : public RpcFailureHook, public RpcCompletion {
 public:
-    void rpc_peer_suspected(uint32_t, Errno reason, uint64_t) override { last_failure = reason; }
+    void rpc_peer_suspected(uint32_t, Errno reason, uint64_t) override
+    {
+        last_failure = reason;
+        suspected = true;
+    }
     void rpc_completed(const RpcResult& result) override
     {
         ++completed;
@@ -70,6 +74,7 @@ public:
     Errno last_error { Errno::NOTCONN };
     uint32_t completed { 0 };
     uint32_t succeeded { 0 };
+    bool suspected { false };
 };
 
 struct Peer {
@@ -177,6 +182,10 @@ void pump(uint32_t calls_per_peer)
                 continue;
             peer.transport->drain_completions(now);
             peer.endpoint->poll(now);
+            // The simplest failure detector: one timeout and the peer is
+            // dead (the QP's own retry budget may be unbounded, rnr/retry 7).
+            if (peer.hook.suspected && !peer.endpoint->peer_failed())
+                peer.endpoint->fail_peer(Errno::HOSTDOWN, now);
             while (peer.issued < calls_per_peer && peer.endpoint->in_flight() < rpc_window
                 && !peer.endpoint->peer_failed()) {
                 PingRequest request {};

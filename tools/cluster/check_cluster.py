@@ -124,6 +124,33 @@ def _runs():
     runs.append(peer_run("cluster-control-ping-nobody", "192.0.2.99", 1,
                          [r"^\[p1\] 3 packets transmitted, 0 packets received",
                           r"^CLUSTER cluster-control-ping-nobody: FAIL \(p1: PEER: EXIT 1"]))
+    runs += _rpc_runs()
+    return runs
+
+
+def _rpc_cluster(name, count, calls):
+    """`count` Tessera nodes, each pinging every other over RPC on RoCE (net/rpc/rpc_service.cpp)."""
+    ips = [f"192.0.2.{11 + i}" for i in range(count)]
+    return {"name": name, "segment": {"mtu": 9000}, "timeouts": {"boot": 120, "silence": 90},
+            "nodes": [{"name": f"n{i + 1}", "ip": ip, "id": 11 + i, "roles": ["processor"], "memory": "128M",
+                       "config": {"tessera.peers": ",".join(ips), "tessera.rpc.selftest": str(calls)}}
+                      for i, ip in enumerate(ips)]}
+
+
+def _rpc_runs():
+    runs = []
+    for count in (2, 4):
+        expect = [a for i in range(count) for a in ("--expect", f"n{i + 1}:^rpc: PASS peers={count - 1} ")]
+        runs.append(dict(name=f"cluster-rpc-{count}", description=_rpc_cluster(f"check-rpc-{count}", count, 20),
+                         args=[*expect, "--timeout", "240"], status=0, absent=[r"^\[\w+\] rpc: FAIL"],
+                         lines=[rf"^\[n{i + 1}\] rpc: PASS peers={count - 1} calls={20 * (count - 1)}$"
+                                for i in range(count)] + [rf"^CLUSTER check-rpc-{count}: PASS"]))
+    # n3 dies mid-run: its peers' calls to it fail (QP error or timeout), no hang.
+    runs.append(dict(name="cluster-rpc-kill", description=_rpc_cluster("check-rpc-kill", 3, 3000),
+                     args=["--then", "sleep:3", "--then", "kill:n3", "--expect", r"n1:^rpc: FAIL peer=192\.0\.2\.13",
+                           "--expect", r"n2:^rpc: FAIL peer=192\.0\.2\.13", "--timeout", "200"], status=0,
+                     lines=[r"^\[n1\] rpc: FAIL peer=192\.0\.2\.13 ", r"^\[n2\] rpc: FAIL peer=192\.0\.2\.13 ",
+                            r"^CLUSTER check-rpc-kill: PASS"]))
     return runs
 
 
