@@ -15,29 +15,14 @@
 #include <functional>
 #include <net/rdma/node/lib/rdma_node.h>
 #include <simulated_link.h>
+#include <simulated_link_sink.h>
 #include <vector>
 
 namespace tessera::test::node {
 
 using namespace tessera::rdma;
 
-class LinkSink : public PacketSink {
-public:
-    LinkSink(SimulatedLink& link, const uint64_t& now)
-        : m_link(link)
-        , m_now(now)
-    {
-    }
-    ErrorOr<void> transmit(Span<const uint8_t> packet) override
-    {
-        m_link.send(m_now, SimulatedLink::Packet(packet.begin(), packet.end()));
-        return {};
-    }
-
-private:
-    SimulatedLink& m_link;
-    const uint64_t& m_now;
-};
+using LinkSink = SimulatedLinkSink;
 
 struct NodeSide {
     NodeSide(Ipv4Address ip, uint64_t seed, SimulatedLink& out, const uint64_t& now)

@@ -14,36 +14,14 @@
 #include <memory>
 #include <net/rdma/lib/roce_engine.h>
 #include <simulated_link.h>
+#include <simulated_link_sink.h>
 #include <vector>
 
-// Its own namespace: other harnesses (cm_test_harness.h) have a LinkSink too,
-// and two classes of one name are an ODR violation UBSan's vptr check catches.
 namespace tessera::test::roce {
 
 using namespace tessera::rdma;
 
-class LinkSink : public PacketSink {
-public:
-    LinkSink(SimulatedLink& link, const uint64_t& now)
-        : m_link(link)
-        , m_now(now)
-    {
-    }
-    ErrorOr<void> transmit(Span<const uint8_t> packet) override
-    {
-        SimulatedLink::Packet copy(packet.begin(), packet.end());
-        if (m_tap)
-            m_tap(copy);
-        m_link.send(m_now, copy);
-        return {};
-    }
-    // Sees (and may change) every packet before it goes on the wire.
-    std::function<void(SimulatedLink::Packet&)> m_tap;
-
-private:
-    SimulatedLink& m_link;
-    const uint64_t& m_now;
-};
+using LinkSink = SimulatedLinkSink;
 
 struct Endpoint {
     OwnPtr<RoceEngine> engine;
