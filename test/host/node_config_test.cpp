@@ -413,3 +413,38 @@ TEST(NodeConfig, PeersAndRpcSelftest)
         expect_rejected(std::string("tessera.rpc.selftest=") + bad, "tessera.rpc.selftest");
     }
 }
+
+TEST(NodeConfig, Rping)
+{
+    EXPECT_EQ(default_node_config().rping.role, RpingRole::None);
+    EXPECT_EQ(default_node_config().rping.count, 0u);
+    EXPECT_EQ(default_node_config().rping.size, 0u);
+    auto server = apply("tessera.rping=server:7174");
+    ASSERT_TRUE(server.ok);
+    EXPECT_EQ(server.config.rping.role, RpingRole::Server);
+    EXPECT_EQ(server.config.rping.port, 7174);
+    auto client = apply("tessera.rping.count=100 tessera.rping=client:192.0.2.21:20001 tessera.rping.size=65535");
+    ASSERT_TRUE(client.ok);
+    EXPECT_EQ(client.config.rping.role, RpingRole::Client);
+    EXPECT_EQ(client.config.rping.peer, (Ipv4Address { { 192, 0, 2, 21 } }));
+    EXPECT_EQ(client.config.rping.port, 20001);
+    EXPECT_EQ(client.config.rping.count, 100u); // the order of the keys does not matter
+    EXPECT_EQ(client.config.rping.size, 65535u);
+    auto none = apply("tessera.rping=server:7 tessera.rping.size=26 tessera.rping=none");
+    EXPECT_EQ(none.config.rping.role, RpingRole::None);
+    EXPECT_EQ(none.config.rping.size, 26u);
+    for (const char* bad : { "server", "server:", "server:0", "server:65536", "server:x", "client:192.0.2.1",
+             "client:192.0.2:5", "client:192.0.2.1:", "listen:5", "" }) {
+        SCOPED_TRACE(bad);
+        expect_rejected(std::string("tessera.rping=") + bad, "tessera.rping");
+    }
+    for (const char* bad : { "0", "-1", "1000001", "x", "" }) {
+        SCOPED_TRACE(bad);
+        expect_rejected(std::string("tessera.rping.count=") + bad, "tessera.rping.count");
+    }
+    EXPECT_TRUE(apply("tessera.rping.count=1000000").ok);
+    for (const char* bad : { "25", "0", "65536", "64k", "" }) {
+        SCOPED_TRACE(bad);
+        expect_rejected(std::string("tessera.rping.size=") + bad, "tessera.rping.size");
+    }
+}

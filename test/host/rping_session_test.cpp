@@ -244,3 +244,11 @@ TEST(RpingSession, OptionsAreValidated)
     auto client = MUST(RpingClientSession::try_create(*a.engine, *a.pd, *a.qp, { .size = rping_max_size }));
     EXPECT_EQ(client->state(), RpingClientSession::State::Idle);
 }
+
+TEST(RpingSession, ServerGivenASizeRefusesAnother)
+{
+    RpingRun run({}, { .count = 1, .size = 100 }, { .expected_size = 64 });
+    MUST(run.client->start());
+    ASSERT_TRUE(run.run());
+    EXPECT_STREQ(run.server->result().reason, "wrong ping size");
+}

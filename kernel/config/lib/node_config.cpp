@@ -299,6 +299,71 @@ bool set_rpc_selftest(NodeConfig& config, StringView value, ConfigDiagnostic& di
     return true;
 }
 
+bool set_rping(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
+{
+    constexpr const char* usage = "is not none, server:PORT or client:A.B.C.D:PORT (port 1..65535)";
+    RpingConfig parsed = config.rping;
+    parsed.peer = {};
+    parsed.port = 0;
+    if (value == StringView("none")) {
+        parsed.role = RpingRole::None;
+        config.rping = parsed;
+        return true;
+    }
+    size_t colon = value.find(':');
+    if (colon == StringView::npos) {
+        set_reason_about_value(diagnostic, value, usage);
+        return false;
+    }
+    StringView verb = value.substring(0, colon);
+    StringView rest = value.substring(colon + 1);
+    if (verb == StringView("server")) {
+        parsed.role = RpingRole::Server;
+    } else if (verb == StringView("client")) {
+        parsed.role = RpingRole::Client;
+        size_t second = rest.find(':');
+        if (second == StringView::npos || !parse_ipv4(rest.substring(0, second), parsed.peer)) {
+            set_reason_about_value(diagnostic, value, usage);
+            return false;
+        }
+        rest = rest.substring(second + 1);
+    } else {
+        set_reason_about_value(diagnostic, value, usage);
+        return false;
+    }
+    uint32_t port = 0;
+    if (!parse_decimal(rest, 65535, false, port) || port == 0) {
+        set_reason_about_value(diagnostic, value, usage);
+        return false;
+    }
+    parsed.port = static_cast<uint16_t>(port);
+    config.rping = parsed;
+    return true;
+}
+
+bool set_rping_count(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
+{
+    uint32_t count = 0;
+    if (!parse_decimal(value, rping_max_count, false, count) || count == 0) {
+        set_reason_about_value(diagnostic, value, "is not a ping count 1..1000000");
+        return false;
+    }
+    config.rping.count = count;
+    return true;
+}
+
+bool set_rping_size(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
+{
+    uint32_t size = 0;
+    // rping.c's bounds: RPING_MIN_BUFSIZE (26) .. RPING_BUFSIZE - 1.
+    if (!parse_decimal(value, 65535, false, size) || size < 26) {
+        set_reason_about_value(diagnostic, value, "is not a ping size 26..65535");
+        return false;
+    }
+    config.rping.size = size;
+    return true;
+}
+
 struct Setting {
     StringView key;
     Setter set;
@@ -316,6 +381,9 @@ constexpr Setting settings[] = {
     { "tessera.rdma.selftest", set_rdma_selftest },
     { "tessera.peers", set_peers },
     { "tessera.rpc.selftest", set_rpc_selftest },
+    { "tessera.rping", set_rping },
+    { "tessera.rping.count", set_rping_count },
+    { "tessera.rping.size", set_rping_size },
 };
 
 Error fail(ConfigDiagnostic& diagnostic, StringView key, const char* what)

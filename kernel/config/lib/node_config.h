@@ -66,6 +66,7 @@ struct Ipv4Address {
 };
 
 constexpr size_t selftest_filter_capacity = 32; // 31 characters and a NUL.
+constexpr uint32_t rping_max_count = 1000000;
 
 // `tessera.rdma.selftest`: a boot-time RDMA check for cluster tests
 // (net/rdma/rdma_selftest.cpp): serve one connection, or make one and
@@ -88,6 +89,23 @@ struct RdmaSelftestConfig {
 constexpr size_t max_peers = 8;
 constexpr uint32_t max_rpc_selftest_calls = 1000000;
 
+// `tessera.rping`, `tessera.rping.count`, `tessera.rping.size`: rping's
+// server or client side, wire-compatible with rdma-core's rping
+// (net/rdma/rping/README.md), for interop runs beside a Linux peer.
+enum class RpingRole : uint8_t {
+    None,
+    Server, // server:PORT
+    Client, // client:A.B.C.D:PORT
+};
+
+struct RpingConfig {
+    RpingRole role;
+    Ipv4Address peer; // Client
+    uint16_t port;
+    uint32_t count; // 0: not given (client: 100; server: any number)
+    uint32_t size; // 0: not given (client: 64; server: any size up to 65535)
+};
+
 struct NodeConfig {
     uint8_t roles;
     uint16_t node_id;
@@ -106,6 +124,7 @@ struct NodeConfig {
     Ipv4Address peers[max_peers];
     uint8_t peer_count;
     uint32_t rpc_selftest_calls; // 0: no RPC selftest
+    RpingConfig rping;
 
     constexpr bool has_role(Role role) const { return (roles & static_cast<uint8_t>(role)) != 0; }
 };

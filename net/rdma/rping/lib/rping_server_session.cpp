@@ -132,6 +132,10 @@ void RpingServerSession::on_receive(const WorkCompletion& completion)
             finish_with(RpingStatus::Fail, "descriptor size out of range");
             return;
         }
+        if (m_options.expected_size != 0 && descriptor.size != m_options.expected_size) {
+            finish_with(RpingStatus::Fail, "wrong ping size");
+            return;
+        }
         if (m_result.pings > 0 && descriptor.size != m_result.size) {
             finish_with(RpingStatus::Fail, "descriptor size changed");
             return;

@@ -32,6 +32,8 @@ struct RpingServerOptions {
     uint32_t buffer_size { rping_max_size };
     // 0: any number of pings (at least one) passes; otherwise exactly this many.
     uint32_t expected_count { 0 };
+    // 0: any client size up to buffer_size; otherwise exactly this one.
+    uint32_t expected_size { 0 };
 };
 
 class RpingServerSession {
