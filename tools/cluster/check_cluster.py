@@ -23,6 +23,18 @@ Runs (one test each):
   cluster-control-ping-nobody
                             planted: the peer pings an address nobody has;
                             ping exits 1 -> the launcher must FAIL
+  cluster-rping-linux-client
+                            unmodified Linux `rping -c -C 100 -S 64 -V -v` against
+                            a Tessera node with tessera.rping=server:7174
+  cluster-rping-tessera-client
+                            tessera.rping=client against Linux `rping -s -C 100
+                            -S 64 -V`; the node exits QEMU with success (33)
+  cluster-rping-control-wrong-port
+                            planted: the Linux client asks for port 9999 -> REJ 8,
+                            rping fails -> the launcher must FAIL on its exit
+  cluster-rping-control-wrong-size
+                            planted: a 100-byte client against a server given
+                            size 64 -> `rping: FAIL wrong ping size`, no PASS
   (the Linux runs are skipped while build/linux-peer/ is missing)
 """
 import json
@@ -124,6 +136,58 @@ def _runs():
     runs.append(peer_run("cluster-control-ping-nobody", "192.0.2.99", 1,
                          [r"^\[p1\] 3 packets transmitted, 0 packets received",
                           r"^CLUSTER cluster-control-ping-nobody: FAIL \(p1: PEER: EXIT 1"]))
+    # rping (net/rdma/rping): unmodified Linux rping against a Tessera
+    # server and a Tessera client against unmodified Linux `rping -s`.
+    def rping_run(name, tessera_config, peer_command, status, lines, absent=()):
+        run = dict(name=name, description={
+            "name": name, "timeouts": {"boot": 240, "silence": 120, "total": 400},
+            "nodes": [{"name": "t1", "ip": "192.0.2.21", "roles": ["processor", "memory", "grm"], "memory": "128M",
+                       "config": tessera_config},
+                      {"name": "p1", "kind": "linux", "ip": "192.0.2.31", "memory": "512M", "run": peer_command}]},
+            args=["--expect", "p1:^PEER: EXIT", "--expect", "t1:^rping: (PASS|FAIL)"], status=status, lines=lines,
+            absent=list(absent))
+        missing = [p for p in ("vmlinuz", "initramfs.cpio.gz") if not (LINUX_PEER / p).is_file()]
+        run["skip"] = f"build/linux-peer/{missing[0]} missing (tools/linux-peer)" if missing else None
+        return run
+
+    server_config = {"tessera.rping": "server:7174", "tessera.rping.count": "100", "tessera.rping.size": "64"}
+    # The peer may boot first: a refused connect is retried (the shell's loop; rping itself is unmodified).
+    linux_client = ("s=1; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do "
+                    "if rping -c -a 192.0.2.21 -C 100 -S 64 -V -v > /tmp/r.out; then s=0; break; fi; sleep 1; done; "
+                    "cat /tmp/r.out; grep -c 'ping data: rdma-ping-' /tmp/r.out; exit $s")
+    runs.append(rping_run("cluster-rping-linux-client", server_config, linux_client, 0,
+                          [r"^\[t1\] rping: listening on 192\.0\.2\.21 port 7174$",
+                           r"^\[p1\] ping data: rdma-ping-99: jklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\[",
+                           r"^\[p1\] 100$",
+                           r"^\[t1\] rping: PASS count=100 size=64$",
+                           r"^CLUSTER cluster-rping-linux-client: PASS t1=up p1=done"],
+                          absent=[r"rping: FAIL"]))
+    runs.append(rping_run("cluster-rping-tessera-client",
+                          {"tessera.rping": "client:192.0.2.31:7174", "tessera.rping.count": "100",
+                           "tessera.rping.size": "64"},
+                          "rping -s -a 192.0.2.31 -C 100 -S 64 -V", 0,
+                          [r"^\[p1\] wait for RDMA_READ_ADV state 10$",
+                           r"^\[t1\] rping: PASS count=100 size=64$",
+                           r"^CLUSTER cluster-rping-tessera-client: PASS t1=done"],
+                          absent=[r"rping: FAIL"]))
+    # Planted: the Linux client asks for a port where Tessera does not
+    # listen (once the node answers ICMP): REJ 8, rping exits 1, and the
+    # launcher must fail the run on it.
+    runs.append(rping_run("cluster-rping-control-wrong-port", server_config,
+                          "until ping -c 1 -W 1 192.0.2.21 >/dev/null; do :; done; sleep 1; "
+                          "rping -c -a 192.0.2.21 -p 9999 -C 1 -S 64 -V", 1,
+                          [r"^\[p1\] cma event RDMA_CM_EVENT_REJECTED, error 8",
+                           r"^CLUSTER cluster-rping-control-wrong-port: FAIL \(p1: PEER: EXIT [1-9]"],
+                          absent=[r"rping: PASS"]))
+    # Planted: a Tessera server given size 64 must refuse a 100-byte client
+    # with its FAIL line (the lines the passing runs are judged by). Linux
+    # `rping -c` itself exits 0 when the server disconnects it mid-run, so
+    # only the Tessera line shows the failure.
+    runs.append(rping_run("cluster-rping-control-wrong-size", server_config,
+                          "until ping -c 1 -W 1 192.0.2.21 >/dev/null; do :; done; sleep 1; "
+                          "rping -c -a 192.0.2.21 -C 100 -S 100 -V", 0,
+                          [r"^\[t1\] rping: FAIL wrong ping size after 0 pings$"],
+                          absent=[r"rping: PASS"]))
     runs += _rpc_runs()
     return runs
 

@@ -39,6 +39,8 @@ import switch as sw  # noqa: E402
 
 TESSERA_UP = r"^TESSERA: SERVING node=\d+$"
 LINUX_UP = r"^PEER: READY$"
+# kernel/platform/exit.h: ExitCode::Success (0x10) through isa-debug-exit.
+TESSERA_SUCCESS_EXIT = 33
 LINUX_EXIT = re.compile(r"^PEER: EXIT (-?\d+)$")
 # A Linux guest's own panic banner, beside the runner's Tessera ones.
 LINUX_FAIL_LINES = (r"Kernel panic - not syncing",)
@@ -302,6 +304,12 @@ class Cluster:
                     self._progress(f"{run.name} ran its command (PEER: EXIT 0)")
                 else:
                     self._fail(run, f"PEER: EXIT {run.peer_exit}")
+                continue
+            if run.node.kind == "tessera" and code == TESSERA_SUCCESS_EXIT:
+                # A node that runs to an end (an rping client) reports
+                # success through isa-debug-exit; any other status fails.
+                run.state = "done"
+                self._progress(f"{run.name} ended with success (exit code {code})")
                 continue
             what = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
             self._fail(run, f"QEMU exited unexpectedly ({what})" +
