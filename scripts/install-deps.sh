@@ -17,6 +17,8 @@ PACKAGES=(
     # The Linux peer guest (tools/linux-peer) and its test programs.
     rdma-core ibverbs-providers ibverbs-utils rdmacm-utils perftest
     libibverbs-dev librdmacm-dev busybox-static iproute2
+    # vde_switch: one node beside a Linux guest by hand (net/rdma/rping/README.md).
+    vde2
 )
 
 # One probe per package: a file it installs.
@@ -32,6 +34,7 @@ declare -A PROBE=(
     # Linux's KTAP parser (tools/testing/kunit) checks our runner's verdicts.
     [linux-source-6.1]=/usr/src/linux-source-6.1.tar.xz
     [rdma-core]=/usr/share/doc/rdma-core [ibverbs-providers]=/etc/libibverbs.d/rxe.driver
+    [vde2]=/usr/bin/vde_switch
     [ibverbs-utils]=/usr/bin/ibv_devinfo [rdmacm-utils]=/usr/bin/rping [perftest]=/usr/bin/ib_write_bw
     [libibverbs-dev]=/usr/include/infiniband/verbs.h [librdmacm-dev]=/usr/include/rdma/rdma_cma.h
     [busybox-static]=/bin/busybox [iproute2]=/usr/bin/rdma
