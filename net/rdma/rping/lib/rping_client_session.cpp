@@ -16,6 +16,10 @@ enum WrId : uint64_t {
 
 } // namespace
 
+// The static analyzer loses track of which ErrorOr union member is live on
+// TRY's error path and reports a leak that cannot happen (as in
+// net/rdma/cm/lib/cm_engine.cpp; the host tests under ASan cover the path).
+// NOLINTBEGIN(clang-analyzer-cplusplus.NewDeleteLeaks)
 ErrorOr<OwnPtr<RpingClientSession>> RpingClientSession::try_create(
     RoceEngine& engine, ProtectionDomain& pd, QueuePair& qp, const RpingClientOptions& options)
 {
@@ -31,6 +35,7 @@ ErrorOr<OwnPtr<RpingClientSession>> RpingClientSession::try_create(
     session->m_result.size = options.size;
     return session;
 }
+// NOLINTEND(clang-analyzer-cplusplus.NewDeleteLeaks)
 
 ErrorOr<void> RpingClientSession::prepare()
 {

@@ -29,6 +29,10 @@ SendWr one_sge_wr(uint64_t wr_id, WrOpcode opcode, Sge sge)
 
 } // namespace
 
+// The static analyzer loses track of which ErrorOr union member is live on
+// TRY's error path and reports a leak that cannot happen (as in
+// net/rdma/cm/lib/cm_engine.cpp; the host tests under ASan cover the path).
+// NOLINTBEGIN(clang-analyzer-cplusplus.NewDeleteLeaks)
 ErrorOr<OwnPtr<RpingServerSession>> RpingServerSession::try_create(
     RoceEngine& engine, ProtectionDomain& pd, QueuePair& qp, const RpingServerOptions& options)
 {
@@ -43,6 +47,7 @@ ErrorOr<OwnPtr<RpingServerSession>> RpingServerSession::try_create(
         engine, pd, options.buffer_size, access_local_write | access_remote_read | access_remote_write));
     return session;
 }
+// NOLINTEND(clang-analyzer-cplusplus.NewDeleteLeaks)
 
 ErrorOr<void> RpingServerSession::start()
 {
