@@ -139,10 +139,13 @@ def _runs():
     # rping (net/rdma/rping): unmodified Linux rping against a Tessera
     # server and a Tessera client against unmodified Linux `rping -s`.
     def rping_run(name, tessera_config, peer_command, status, lines, absent=()):
+        tessera = {"name": "t1", "ip": "192.0.2.21", "roles": ["processor", "memory", "grm"], "memory": "128M",
+                   "config": tessera_config}
+        if tessera_config["tessera.rping"].startswith("client:"):
+            tessera["ends"] = True  # it leaves QEMU with its verdict
         run = dict(name=name, description={
             "name": name, "timeouts": {"boot": 240, "silence": 120, "total": 400},
-            "nodes": [{"name": "t1", "ip": "192.0.2.21", "roles": ["processor", "memory", "grm"], "memory": "128M",
-                       "config": tessera_config},
+            "nodes": [tessera,
                       {"name": "p1", "kind": "linux", "ip": "192.0.2.31", "memory": "512M", "run": peer_command}]},
             args=["--expect", "p1:^PEER: EXIT", "--expect", "t1:^rping: (PASS|FAIL)"], status=status, lines=lines,
             absent=list(absent))

@@ -57,6 +57,7 @@ class Node:
     config: Dict[str, str]           # extra tessera.* keys (Tessera nodes)
     excache: Optional[str] = None    # ExCache size, for the processor monitor
     run: Optional[str] = None        # Linux peer: the command to run
+    ends: bool = False               # Tessera: runs to an end; QEMU exit 33 (success) is then normal
 
     @property
     def mac(self) -> str:
@@ -175,7 +176,7 @@ def _timeouts(data) -> Timeouts:
 
 def _node(where: str, data, index: int, segment: Segment) -> Node:
     data = _fields(where, data, ("name", "kind", "ip", "id", "roles", "memory", "cpus", "link", "config",
-                                 "excache", "run"), required=("name", "ip"))
+                                 "excache", "run", "ends"), required=("name", "ip"))
     name = _string(f"{where}.name", data["name"])
     if not NAME_RE.fullmatch(name):
         raise DescriptionError(f"{where}.name: {name!r} is not a node name (a-z, 0-9, '-', "
@@ -246,8 +247,13 @@ def _node(where: str, data, index: int, segment: Segment) -> Node:
             raise DescriptionError(f"{where}.run: only a Linux peer runs a command")
         if not run.strip() or "\n" in run or "%" in run.replace("%20", ""):
             raise DescriptionError(f"{where}.run: {run!r} must be one non-empty line without '%'")
+    ends = data.get("ends", False)
+    if not isinstance(ends, bool):
+        raise DescriptionError(f"{where}.ends: {ends!r} is not true or false")
+    if ends and kind != "tessera":
+        raise DescriptionError(f"{where}.ends: only a Tessera node ends by its exit code (a peer prints PEER: EXIT)")
     return Node(name=name, kind=kind, ip=str(address), node_id=node_id, roles=list(roles), memory=memory,
-                cpus=cpus, link=link, config=dict(config), excache=excache, run=run)
+                cpus=cpus, link=link, config=dict(config), excache=excache, run=run, ends=ends)
 
 
 def parse(data) -> Cluster:

@@ -305,9 +305,9 @@ class Cluster:
                 else:
                     self._fail(run, f"PEER: EXIT {run.peer_exit}")
                 continue
-            if run.node.kind == "tessera" and code == TESSERA_SUCCESS_EXIT:
-                # A node that runs to an end (an rping client) reports
-                # success through isa-debug-exit; any other status fails.
+            if run.node.kind == "tessera" and run.node.ends and code == TESSERA_SUCCESS_EXIT:
+                # A node declared to run to an end (an rping client) reports
+                # success through isa-debug-exit; any other exit fails.
                 run.state = "done"
                 self._progress(f"{run.name} ended with success (exit code {code})")
                 continue

@@ -120,6 +120,9 @@ class Invalid(unittest.TestCase):
         self.assertRefused(lambda d: d["nodes"][1].update(excache="64M"), r"only a Tessera processor node")
         self.assertRefused(lambda d: d["nodes"][0].update(run="ls"), r"only a Linux peer runs a command")
         self.assertRefused(lambda d: d["nodes"].append({"name": "p", "kind": "linux", "ip": "192.0.2.9",
+                                                        "ends": True}), r"only a Tessera node ends")
+        self.assertRefused(lambda d: d["nodes"][0].update(ends="yes"), r"ends: 'yes' is not true or false")
+        self.assertRefused(lambda d: d["nodes"].append({"name": "p", "kind": "linux", "ip": "192.0.2.9",
                                                         "roles": ["memory"]}), r"a Linux peer has no Tessera roles")
 
     def test_partitions_name_nodes(self):

@@ -195,6 +195,20 @@ class LauncherTest(unittest.TestCase):
         self.assertFails(self.launch(scenario, "--hold", "3"),
                          r"n2: QEMU exited unexpectedly \(exit code 33\)")
 
+    def test_a_node_that_ends_may_exit_with_success_only(self):
+        nodes = [{"name": "n1", "ip": "192.0.2.11", "id": 11, "roles": ["processor"]},
+                 {"name": "n2", "ip": "192.0.2.12", "id": 12, "roles": ["memory", "grm"], "ends": True}]
+        scenario = self.serving_scenario()
+        scenario["n2"] += [{"sleep": 0.3}, {"exit": 33}]
+        r = self.launch(scenario, "--hold", "2", description=self.describe(nodes))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^CLUSTER t: PASS n1=up n2=done$")
+        self.assertIn("n2 ended with success (exit code 33)", r.stderr)
+        # Planted: the same node leaving with the failure code (35) fails the run.
+        scenario["n2"][-1] = {"exit": 35}
+        self.assertFails(self.launch(scenario, "--hold", "2", description=self.describe(nodes)),
+                         r"n2: QEMU exited unexpectedly \(exit code 35\)")
+
     def test_a_second_serving_line_fails(self):
         scenario = self.serving_scenario()
         scenario["n1"] += [{"sleep": 0.3}, {"out": SERVING.format(11)}]
