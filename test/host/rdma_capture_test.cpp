@@ -99,7 +99,7 @@ bool roce_packet(const std::vector<uint8_t>& frame, RocePacket& out)
     out.source = datagram.header.source;
     out.destination = datagram.header.destination;
     out.source_port = udp.value().source_port;
-    // roce-v2-wire.md: rxe sends IHL 5, DF, UDP checksum 0.
+    // docs/wire/roce-v2.md: rxe sends IHL 5, DF, UDP checksum 0.
     EXPECT_EQ(datagram.header_size, 20u);
     EXPECT_TRUE(datagram.header.dont_fragment);
     EXPECT_EQ(out.udp_header[6] | out.udp_header[7], 0) << "rxe sends no UDP checksum";
@@ -154,7 +154,7 @@ void check_capture(const char* name, Summary& summary)
             EXPECT_EQ(d.payload.size(), 1024u);
         }
         if (bth.opcode == Opcode::UdSendOnly) {
-            // A CM MAD to QP 1 (rdma-cm-wire.md 2.1).
+            // A CM MAD to QP 1 (docs/wire/rdma-cm.md 2.1).
             EXPECT_EQ(bth.dest_qpn, 1u);
             EXPECT_EQ(d.headers.deth.qkey, 0x80010000u);
             EXPECT_EQ(d.headers.deth.source_qpn, 1u);

@@ -1,4 +1,4 @@
-// The CM codecs against rdma-cm-wire.md section 10: the rping capture's five
+// The CM codecs against docs/wire/rdma-cm.md section 10: the rping capture's five
 // MADs and the reject capture's REJ, byte for byte (decode gives the
 // documented fields; encode of those fields gives the same 256 bytes).
 #include <net/rdma/cm/lib/cm_ids.h>

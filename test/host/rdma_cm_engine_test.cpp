@@ -1,7 +1,7 @@
 // Two CmEngines over a simulated cable: connect, accept, disconnect; a REQ
 // for a closed port gets REJ 8; each lost message is retransmitted and the
 // connection still comes up exactly once; duplicates are answered as Linux
-// answers them; timers run out as rdma-cm-wire.md 6.5 says.
+// answers them; timers run out as docs/wire/rdma-cm.md 6.5 says.
 #include "support/cm_test_harness.h"
 
 #include <gtest/gtest-spi.h>

@@ -1,4 +1,4 @@
-// rping's 16-byte descriptor and ping pattern against rdma-cm-wire.md 8.2-8.3.
+// rping's 16-byte descriptor and ping pattern against docs/wire/rdma-cm.md 8.2-8.3.
 #include <net/rdma/cm/lib/rping_descriptor.h>
 
 #include <gtest/gtest.h>

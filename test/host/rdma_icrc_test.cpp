@@ -24,7 +24,7 @@ std::vector<uint8_t> from_hex(const char* hex)
 
 Span<const uint8_t> span(const std::vector<uint8_t>& bytes) { return { bytes.data(), bytes.size() }; }
 
-// Not a capture: roce-v2-wire.md has no sample packet. This vector was made
+// Not a capture: docs/wire/roce-v2.md has no sample packet. This vector was made
 // with the doc's own Python formula (zlib.crc32 over 0xFF*8 + masked IPv4 +
 // masked UDP + masked BTH + rest, packed '<I'), an independent CRC-32, for
 // RC SEND_ONLY "hello" (pad 3) with TOS 2, TTL 64, a nonzero IP checksum

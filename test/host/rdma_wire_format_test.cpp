@@ -1,5 +1,5 @@
 // What the engine puts on the wire, checked packet by packet against
-// roce-v2-wire.md: IPv4 with DF, TTL/TOS from the address vector and an
+// docs/wire/roce-v2.md: IPv4 with DF, TTL/TOS from the address vector and an
 // incrementing ID; UDP 4791 with checksum 0 and rxe's source port; path-MTU
 // segmentation with RETH only on WRITE FIRST/ONLY; AckReq on the last
 // packet and at least every 64; a READ request consuming one PSN per

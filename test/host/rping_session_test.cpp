@@ -1,6 +1,6 @@
 // rping's server and client state machines (net/rdma/rping/lib) against each
 // other over two RoCE engines joined by SimulatedLinks (rdma_pair.h), the
-// QPs connected by hand: rdma-cm-wire.md section 8, clean and lossy links,
+// QPs connected by hand: docs/wire/rdma-cm.md section 8, clean and lossy links,
 // every size rping accepts, and the failures rping itself reports.
 #include <net/rdma/cm/lib/rping_descriptor.h>
 #include <net/rdma/rping/lib/rping_client_session.h>

@@ -388,7 +388,7 @@ rdma_conn_param connection_parameters()
     rdma_conn_param param {};
     param.responder_resources = 4;
     param.initiator_depth = 4;
-    // rxe treats 7 as "retry forever" (roce-v2-wire.md): a dead peer must
+    // rxe treats 7 as "retry forever" (docs/wire/roce-v2.md): a dead peer must
     // end in IBV_WC_RETRY_EXC_ERR, not an endless loop.
     param.retry_count = 6;
     param.rnr_retry_count = 6;

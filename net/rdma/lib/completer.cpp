@@ -1,5 +1,5 @@
 // The completer: ACKs, NAKs and READ responses against the send queue, as
-// rxe_comp.c does (roce-v2-wire.md "PSN, ACK and retransmission"). An ACK
+// rxe_comp.c does (docs/wire/roce-v2.md "PSN, ACK and retransmission"). An ACK
 // for PSN p completes every SEND/WRITE whose last PSN is <= p; a READ
 // completes only with its last response; an ACK that passes an unfinished
 // READ means its responses were lost, and the READ is asked again. Errors

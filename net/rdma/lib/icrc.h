@@ -1,5 +1,5 @@
 #pragma once
-// The RoCE v2 invariant CRC (ICRC), exactly as roce-v2-wire.md section
+// The RoCE v2 invariant CRC (ICRC), exactly as docs/wire/roce-v2.md section
 // "ICRC" describes Linux rxe's rxe_icrc.c: standard CRC-32 (IEEE 802.3,
 // reflected 0xEDB88320, init all ones, final complement) over
 //   8 bytes of 0xFF (the masked LRH RoCE v2 has no room for),

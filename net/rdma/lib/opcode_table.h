@@ -1,6 +1,6 @@
 #pragma once
 // The transport opcodes Tessera's RoCE provider speaks, and which extension
-// headers follow the BTH for each (IBA table 38; roce-v2-wire.md "Headers").
+// headers follow the BTH for each (IBA table 38; docs/wire/roce-v2.md "Headers").
 // One table: the decoder and the encoder both read it, so they cannot drift.
 
 #include <kernel/lib/kstd.h>

@@ -1,6 +1,6 @@
 #pragma once
 // PSN arithmetic: packet sequence numbers are 24 bits and compared modulo
-// 2^24 (IBA 9.7.1; roce-v2-wire.md "PSN, ACK and retransmission": the wrap
+// 2^24 (IBA 9.7.1; docs/wire/roce-v2.md "PSN, ACK and retransmission": the wrap
 // 0xFFFFFF -> 0 must work). A PSN is "after" another when it lies in the half
 // of the circle ahead of it, as rxe's psn_compare() does with a signed shift.
 

@@ -37,7 +37,7 @@ struct RecvWqe {
 inline constexpr uint64_t no_deadline = ~0ull;
 inline constexpr uint32_t gsi_qpn = 1;
 inline constexpr uint32_t gsi_qkey = 0x80010000;
-// rxe: RXE_MAX_UNACKED_PSNS and RXE_MAX_PKT_PER_ACK (roce-v2-wire.md).
+// rxe: RXE_MAX_UNACKED_PSNS and RXE_MAX_PKT_PER_ACK (docs/wire/roce-v2.md).
 inline constexpr uint32_t max_unacked_psns = 128;
 inline constexpr uint32_t max_packets_per_ack = 64;
 

@@ -1,5 +1,5 @@
 // The requester: send WQEs into request packets, the way rxe_req.c cuts
-// them (roce-v2-wire.md "MTU and segmentation", "PSN, ACK and
+// them (docs/wire/roce-v2.md "MTU and segmentation", "PSN, ACK and
 // retransmission"): path-MTU FIRST/MIDDLE packets and a LAST/ONLY with the
 // rest; the RETH on WRITE FIRST/ONLY; ImmDt on the last packet; AckReq on
 // the last packet and after 64 packets without one; never more than 128

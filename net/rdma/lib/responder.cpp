@@ -1,5 +1,5 @@
 // The responder: incoming RC requests, checked the way rxe_resp.c checks
-// them (roce-v2-wire.md "PSN, ACK and retransmission", "MTU and
+// them (docs/wire/roce-v2.md "PSN, ACK and retransmission", "MTU and
 // segmentation"). The expected PSN is processed; a later one gets one NAK
 // "PSN sequence error" carrying the expected PSN, then silence until the
 // gap closes; an earlier one is a duplicate: SEND/WRITE are re-ACKed and not

@@ -149,7 +149,7 @@ void RoceEngine::transmit(PacketAddressing addressing, const TransportHeaders& h
 }
 
 // The checks rxe's hdr_check makes once the packet itself is sound
-// (roce-v2-wire.md "Receive filters").
+// (docs/wire/roce-v2.md "Receive filters").
 DropReason RoceEngine::check_for_qp(const ReceivedPacket& packet, QueuePair*& qp) const
 {
     const Bth& bth = packet.transport.headers.bth;

@@ -2,7 +2,7 @@
 // Whole RoCE v2 packets as the engine emits and accepts them: IPv4 (IHL 5,
 // DF, TOS/TTL from the address vector, an incrementing ID) / UDP (dst 4791,
 // src 0xC000 | flow hash, checksum 0 as rxe sends) / BTH / extension headers
-// / payload / pad / ICRC (roce-v2-wire.md "Encapsulation", "ICRC").
+// / payload / pad / ICRC (docs/wire/roce-v2.md "Encapsulation", "ICRC").
 // parse_roce_packet() checks everything that needs no QP: lengths, IPv4 and
 // UDP framing, port, ICRC, opcode and BTH fields; the engine checks the rest.
 

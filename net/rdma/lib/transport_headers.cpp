@@ -13,7 +13,7 @@ uint32_t read_be(Span<const uint8_t> bytes, size_t offset, size_t count)
     return static_cast<uint32_t>(load_be(bytes, offset, count));
 }
 
-// BTH byte 1 (roce-v2-wire.md "Headers", rxe_hdr.h struct rxe_bth).
+// BTH byte 1 (docs/wire/roce-v2.md "Headers", rxe_hdr.h struct rxe_bth).
 constexpr uint8_t bth_se = 0x80;
 constexpr uint8_t bth_m = 0x40;
 constexpr uint8_t bth_pad_shift = 4;

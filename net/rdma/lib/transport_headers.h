@@ -1,6 +1,6 @@
 #pragma once
 // The InfiniBand transport headers RoCE v2 carries after UDP port 4791, as
-// typed values, and their decode/encode (roce-v2-wire.md "Headers"; IBA
+// typed values, and their decode/encode (docs/wire/roce-v2.md "Headers"; IBA
 // vol. 1 ch. 9.2-9.3). A packet is BTH, the extension headers its opcode
 // names in opcode_table.cpp, the payload, 0-3 pad bytes and the 4-byte ICRC.
 // The ICRC itself is icrc.h's business: it needs the IP and UDP headers.

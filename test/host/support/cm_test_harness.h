@@ -2,7 +2,7 @@
 // Two CmEngines over a pair of SimulatedLinks (a duplex cable with virtual
 // time) with fake QP ops that record every QP transition, for the CM host
 // tests. A is the passive side (192.0.2.1), B the active one (192.0.2.2),
-// as in rdma-cm-wire.md's captures.
+// as in docs/wire/rdma-cm.md's captures.
 
 #include <net/rdma/cm/lib/cm_engine.h>
 

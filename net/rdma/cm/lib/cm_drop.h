@@ -10,7 +10,7 @@ namespace tessera::rdma::cm {
 
 enum class CmDrop : uint8_t {
     None = 0,
-    WrongLength, // not exactly 256 bytes (rdma-cm-wire.md 2.2: always 256)
+    WrongLength, // not exactly 256 bytes (docs/wire/rdma-cm.md 2.2: always 256)
     BadBaseVersion, // != 1 (3.1 step 2)
     NotCmClass, // MgmtClass != 0x07
     BadClassVersion, // != 2: no agent on Linux (3.1 step 5)

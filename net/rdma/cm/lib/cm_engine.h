@@ -1,6 +1,6 @@
 #pragma once
 // CmEngine: the IB CM and the RDMA CM (RDMA_PS_TCP, RC only) as Linux 6.1
-// speaks them over RoCE v2 (shared/docs/rdma-cm-wire.md), portable and
+// speaks them over RoCE v2 (docs/wire/rdma-cm.md), portable and
 // event-driven: the caller passes every received MAD to on_mad(), calls
 // poll() at next_deadline_ns(), and takes events with take_event(). No
 // clock, thread or lock inside; the kernel glue wraps it in one lock of

@@ -1,5 +1,5 @@
 // The active side: connect() (QP to INIT, REQ) -> REP (QP to RTR and RTS,
-// RTU) -> Established; REJ and MRA for either side (rdma-cm-wire.md 4.2,
+// RTU) -> Established; REJ and MRA for either side (docs/wire/rdma-cm.md 4.2,
 // 4.4, 4.5, 6.1, 7).
 #include <kernel/lib/string.h>
 #include <net/rdma/cm/lib/cm_engine.h>

@@ -1,4 +1,4 @@
-// Disconnect on either side: DREQ/DREP and timewait (rdma-cm-wire.md 4.6,
+// Disconnect on either side: DREQ/DREP and timewait (docs/wire/rdma-cm.md 4.6,
 // 4.7, 6.3).
 #include <net/rdma/cm/lib/cm_engine.h>
 

@@ -1,5 +1,5 @@
 // The passive side: REQ -> ConnectRequest -> accept() (QP to RTS, REP) ->
-// RTU -> Established (rdma-cm-wire.md 4.1, 4.3, 5.4, 6.2, 7).
+// RTU -> Established (docs/wire/rdma-cm.md 4.1, 4.3, 5.4, 6.2, 7).
 #include <kernel/lib/string.h>
 #include <net/rdma/cm/lib/cm_engine.h>
 #include <net/rdma/cm/lib/cma_header.h>

@@ -1,7 +1,7 @@
 #pragma once
 // The identifiers of the CM: GIDs (IPv4-mapped IPv6 addresses on RoCE v2),
 // RDMA CM service IDs (port space + port), Linux-style transaction IDs and
-// the 4.096 us x 2^t time encoding (rdma-cm-wire.md 3.2, 5.1, 5.3, 6.5, 6.6).
+// the 4.096 us x 2^t time encoding (docs/wire/rdma-cm.md 3.2, 5.1, 5.3, 6.5, 6.6).
 
 #include <kernel/lib/kstd.h>
 #include <kernel/lib/optional.h>

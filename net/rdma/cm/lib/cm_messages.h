@@ -1,6 +1,6 @@
 #pragma once
 // The short CM messages: RTU, REJ, MRA, DREQ and DREP (IBTA tables 107, 108,
-// 111-113; rdma-cm-wire.md 4.3-4.7). Each starts with the sender's and the
+// 111-113; docs/wire/rdma-cm.md 4.3-4.7). Each starts with the sender's and the
 // receiver's comm IDs; the rest is a few packed fields and private data.
 
 #include <kernel/lib/error_or.h>

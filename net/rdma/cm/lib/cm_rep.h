@@ -1,5 +1,5 @@
 #pragma once
-// The REP (attribute 0x0013, IBTA table 110; rdma-cm-wire.md 4.2).
+// The REP (attribute 0x0013, IBTA table 110; docs/wire/rdma-cm.md 4.2).
 
 #include <kernel/lib/error_or.h>
 #include <kernel/lib/span.h>

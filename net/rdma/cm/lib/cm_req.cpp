@@ -6,7 +6,7 @@
 
 namespace tessera::rdma::cm {
 
-// MAD offsets (CM offset + 24), rdma-cm-wire.md 4.1.
+// MAD offsets (CM offset + 24), docs/wire/rdma-cm.md 4.1.
 namespace {
 constexpr size_t alternate_path_offset = 120;
 constexpr size_t private_data_offset = 164;

@@ -1,5 +1,5 @@
 #pragma once
-// The REQ (attribute 0x0010, IBTA table 106; rdma-cm-wire.md 4.1): every
+// The REQ (attribute 0x0010, IBTA table 106; docs/wire/rdma-cm.md 4.1): every
 // field, as typed values. Bit-packed fields keep their wire widths; encode
 // refuses values that do not fit (EINVAL) rather than truncating them.
 

@@ -1,6 +1,6 @@
 #pragma once
 // The RDMA CM header at the start of a REQ's private data (struct cma_hdr,
-// core/cma.c:387; rdma-cm-wire.md 5.2): version, IP version, the active
+// core/cma.c:387; docs/wire/rdma-cm.md 5.2): version, IP version, the active
 // side's RDMA CM port and both addresses. IPv4 addresses are 12 zero bytes
 // then the address, not ::ffff:-mapped like the REQ's GIDs.
 

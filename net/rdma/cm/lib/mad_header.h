@@ -1,5 +1,5 @@
 #pragma once
-// The 24-byte MAD common header (rdma-cm-wire.md section 3; IBTA vol. 1
+// The 24-byte MAD common header (docs/wire/rdma-cm.md section 3; IBTA vol. 1
 // 13.4.3) and the constants every CM MAD shares. All fields big-endian.
 
 #include <kernel/lib/kstd.h>

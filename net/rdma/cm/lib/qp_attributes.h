@@ -1,6 +1,6 @@
 #pragma once
 // The QP attributes of a CM connection, derived from its REQ and REP the way
-// Linux does (rdma-cm-wire.md 6.6: cm_init_qp_*_attr, rdma_init_qp_attr).
+// Linux does (docs/wire/rdma-cm.md 6.6: cm_init_qp_*_attr, rdma_init_qp_attr).
 
 #include <net/rdma/cm/lib/cm_rep.h>
 #include <net/rdma/cm/lib/cm_req.h>

@@ -1,6 +1,6 @@
 #pragma once
 // rping's application protocol pieces that are pure data (rdma-core v44.0
-// librdmacm/examples/rping.c; rdma-cm-wire.md 8.2-8.3): the 16-byte buffer
+// librdmacm/examples/rping.c; docs/wire/rdma-cm.md 8.2-8.3): the 16-byte buffer
 // descriptor the client SENDs (struct rping_rdma_info, big-endian) and the
 // ping pattern the client fills its buffer with. Kept here because rping is
 // how a Linux peer first exercises a connection the CM set up.

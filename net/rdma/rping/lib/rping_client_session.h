@@ -1,5 +1,5 @@
 #pragma once
-// rping's client side (rping.c rping_test_client; rdma-cm-wire.md 8) on one
+// rping's client side (rping.c rping_test_client; docs/wire/rdma-cm.md 8) on one
 // connected RC QP, driven by its completions. Per ping n:
 //
 //   fill start_buf with ping n's pattern, SEND {start_buf va, rkey, size}

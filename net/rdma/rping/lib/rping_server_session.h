@@ -1,5 +1,5 @@
 #pragma once
-// rping's server side (rping.c rping_test_server; rdma-cm-wire.md 8) on one
+// rping's server side (rping.c rping_test_server; docs/wire/rdma-cm.md 8) on one
 // connected RC QP, driven by its completions. Per ping:
 //
 //   descriptor #1 received -> RDMA READ its size bytes into the buffer
