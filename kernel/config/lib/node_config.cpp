@@ -222,41 +222,50 @@ bool set_selftest(NodeConfig& config, StringView value, ConfigDiagnostic& diagno
     return true;
 }
 
+// "PASSIVE:PORT" or "ACTIVE:A.B.C.D:PORT" (port 1..65535), the shape of
+// every test-service key (tessera.rdma.selftest, tessera.rping). False for
+// anything else; `active` tells which verb it was.
+bool parse_service_endpoint(StringView value, const char* passive_verb, const char* active_verb, bool& active,
+    Ipv4Address& peer, uint16_t& port)
+{
+    size_t colon = value.find(':');
+    if (colon == StringView::npos)
+        return false;
+    StringView verb = value.substring(0, colon);
+    StringView rest = value.substring(colon + 1);
+    peer = {};
+    if (verb == StringView(passive_verb)) {
+        active = false;
+    } else if (verb == StringView(active_verb)) {
+        active = true;
+        size_t second = rest.find(':');
+        if (second == StringView::npos || !parse_ipv4(rest.substring(0, second), peer))
+            return false;
+        rest = rest.substring(second + 1);
+    } else {
+        return false;
+    }
+    uint32_t parsed_port = 0;
+    if (!parse_decimal(rest, 65535, false, parsed_port) || parsed_port == 0)
+        return false;
+    port = static_cast<uint16_t>(parsed_port);
+    return true;
+}
+
 bool set_rdma_selftest(NodeConfig& config, StringView value, ConfigDiagnostic& diagnostic)
 {
     constexpr const char* usage = "is not none, listen:PORT or connect:A.B.C.D:PORT (port 1..65535)";
     RdmaSelftestConfig parsed {};
-    uint32_t port = 0;
     if (value == StringView("none")) {
         config.rdma_selftest = parsed;
         return true;
     }
-    size_t colon = value.find(':');
-    if (colon == StringView::npos) {
+    bool active = false;
+    if (!parse_service_endpoint(value, "listen", "connect", active, parsed.peer, parsed.port)) {
         set_reason_about_value(diagnostic, value, usage);
         return false;
     }
-    StringView verb = value.substring(0, colon);
-    StringView rest = value.substring(colon + 1);
-    if (verb == StringView("listen")) {
-        parsed.role = RdmaSelftestRole::Listen;
-    } else if (verb == StringView("connect")) {
-        parsed.role = RdmaSelftestRole::Connect;
-        size_t second = rest.find(':');
-        if (second == StringView::npos || !parse_ipv4(rest.substring(0, second), parsed.peer)) {
-            set_reason_about_value(diagnostic, value, usage);
-            return false;
-        }
-        rest = rest.substring(second + 1);
-    } else {
-        set_reason_about_value(diagnostic, value, usage);
-        return false;
-    }
-    if (!parse_decimal(rest, 65535, false, port) || port == 0) {
-        set_reason_about_value(diagnostic, value, usage);
-        return false;
-    }
-    parsed.port = static_cast<uint16_t>(port);
+    parsed.role = active ? RdmaSelftestRole::Connect : RdmaSelftestRole::Listen;
     config.rdma_selftest = parsed;
     return true;
 }
@@ -310,33 +319,12 @@ bool set_rping(NodeConfig& config, StringView value, ConfigDiagnostic& diagnosti
         config.rping = parsed;
         return true;
     }
-    size_t colon = value.find(':');
-    if (colon == StringView::npos) {
+    bool active = false;
+    if (!parse_service_endpoint(value, "server", "client", active, parsed.peer, parsed.port)) {
         set_reason_about_value(diagnostic, value, usage);
         return false;
     }
-    StringView verb = value.substring(0, colon);
-    StringView rest = value.substring(colon + 1);
-    if (verb == StringView("server")) {
-        parsed.role = RpingRole::Server;
-    } else if (verb == StringView("client")) {
-        parsed.role = RpingRole::Client;
-        size_t second = rest.find(':');
-        if (second == StringView::npos || !parse_ipv4(rest.substring(0, second), parsed.peer)) {
-            set_reason_about_value(diagnostic, value, usage);
-            return false;
-        }
-        rest = rest.substring(second + 1);
-    } else {
-        set_reason_about_value(diagnostic, value, usage);
-        return false;
-    }
-    uint32_t port = 0;
-    if (!parse_decimal(rest, 65535, false, port) || port == 0) {
-        set_reason_about_value(diagnostic, value, usage);
-        return false;
-    }
-    parsed.port = static_cast<uint16_t>(port);
+    parsed.role = active ? RpingRole::Client : RpingRole::Server;
     config.rping = parsed;
     return true;
 }
