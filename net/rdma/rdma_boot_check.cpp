@@ -303,22 +303,12 @@ void run_client(RdmaDevice& device, Ipv4Address peer, uint16_t port)
     // The server boots alongside: REJ 8 (not listening yet) and silence
     // (not up yet) are retried for 20 s.
     uint64_t give_up = deadline_after_ns(20 * ns_per_second);
-    RdmaConnection* connection = nullptr;
     uint16_t reason = 0;
-    Error last(Errno::TIMEDOUT, "never tried");
-    while (connection == nullptr && uptime_ns() < give_up) {
-        RdmaConnectParams params;
-        params.qp = r.qp_attr();
-        auto result = device.connect(peer, port, params, 15 * ns_per_second, &reason);
-        if (!result.is_error()) {
-            connection = result.value();
-            break;
-        }
-        last = result.error();
-        if (last.code() != Errno::CONNREFUSED && last.code() != Errno::TIMEDOUT)
-            break;
-        sleep_ms(1000);
-    }
+    RdmaConnectParams params;
+    params.qp = r.qp_attr();
+    auto connected = device.connect_retrying(peer, port, params, 15 * ns_per_second, give_up, &reason);
+    RdmaConnection* connection = connected.is_error() ? nullptr : connected.value();
+    Error last = connected.is_error() ? connected.error() : Error(Errno::TIMEDOUT, "never tried");
     if (connection == nullptr) {
         if (last.code() == Errno::CONNREFUSED)
             console_print(

@@ -365,6 +365,30 @@ void RdmaDevice::stop_listening(uint16_t port)
     }
 }
 
+ErrorOr<RdmaConnection*> RdmaDevice::connect_retrying(Ipv4Address peer, uint16_t port,
+    const rdma::RdmaConnectParams& params, uint64_t attempt_timeout_ns, uint64_t give_up_deadline,
+    uint16_t* reject_reason, uint32_t* attempts)
+{
+    Error last(Errno::TIMEDOUT, "never tried");
+    uint32_t made = 0;
+    while (uptime_ns() < give_up_deadline) {
+        ++made;
+        auto result = connect(peer, port, params, attempt_timeout_ns, reject_reason);
+        if (!result.is_error()) {
+            if (attempts != nullptr)
+                *attempts = made;
+            return result.value();
+        }
+        last = result.error();
+        if (last.code() != Errno::CONNREFUSED && last.code() != Errno::TIMEDOUT)
+            break;
+        sleep_ms(1000);
+    }
+    if (attempts != nullptr)
+        *attempts = made;
+    return last;
+}
+
 ErrorOr<RdmaConnection*> RdmaDevice::connect(Ipv4Address peer, uint16_t port, const rdma::RdmaConnectParams& params,
     uint64_t timeout_ns, uint16_t* reject_reason)
 {

@@ -120,6 +120,13 @@ public:
     // (8: nobody listens on the port; 28: the listener refused).
     ErrorOr<RdmaConnection*> connect(Ipv4Address peer, uint16_t port, const rdma::RdmaConnectParams& params,
         uint64_t timeout_ns, uint16_t* reject_reason = nullptr);
+    // connect() again, a second apart, while it is refused (REJ) or times
+    // out, until `give_up_deadline`: a peer that boots alongside is not
+    // listening yet. Any other error ends it at once. `attempts`, if given,
+    // receives how many connects were made; the result is the last one's.
+    ErrorOr<RdmaConnection*> connect_retrying(Ipv4Address peer, uint16_t port, const rdma::RdmaConnectParams& params,
+        uint64_t attempt_timeout_ns, uint64_t give_up_deadline, uint16_t* reject_reason = nullptr,
+        uint32_t* attempts = nullptr);
     // DREQ/DREP (blocking up to timeout_ns), then releases the connection:
     // the pointer is dead after this returns, whatever it returns. The QP
     // stays in ERR until the CM's timewait ends.

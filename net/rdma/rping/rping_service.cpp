@@ -259,27 +259,17 @@ void run_client(RdmaDevice& device, const RpingConfig& config)
         finish_client(false);
     }
     uint64_t give_up = deadline_after_ns(connect_retry_ns);
-    RdmaConnection* connection = nullptr;
     uint16_t reason = 0;
-    Error last(Errno::TIMEDOUT, "never tried");
     uint32_t attempts = 0;
-    while (connection == nullptr && uptime_ns() < give_up) {
-        RdmaConnectParams params;
-        params.qp = verbs.qp_attr();
-        // rping_init_conn_param: one READ outstanding each way.
-        params.responder_resources = 1;
-        params.initiator_depth = 1;
-        ++attempts;
-        auto result = device.connect(config.peer, config.port, params, connect_attempt_ns, &reason);
-        if (!result.is_error()) {
-            connection = result.value();
-            break;
-        }
-        last = result.error();
-        if (last.code() != Errno::CONNREFUSED && last.code() != Errno::TIMEDOUT)
-            break;
-        sleep_ms(1000);
-    }
+    RdmaConnectParams params;
+    params.qp = verbs.qp_attr();
+    // rping_init_conn_param: one READ outstanding each way.
+    params.responder_resources = 1;
+    params.initiator_depth = 1;
+    auto connected
+        = device.connect_retrying(config.peer, config.port, params, connect_attempt_ns, give_up, &reason, &attempts);
+    RdmaConnection* connection = connected.is_error() ? nullptr : connected.value();
+    Error last = connected.is_error() ? connected.error() : Error(Errno::TIMEDOUT, "never tried");
     if (connection == nullptr) {
         if (last.code() == Errno::CONNREFUSED)
             console_print("rping: FAIL connect to %u.%u.%u.%u port %u: rejected (REJ %u) after %u attempts\n", ip[0],
